@@ -1,0 +1,209 @@
+"""What people do and what the system learned: interactions, searches, keywords, profiles."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from pgvector.django import HnswIndex, VectorField
+
+from clips.models import Clip
+from places.models import EMBEDDING_DIMENSIONS, Place, Review
+
+
+class InteractionKind(models.TextChoices):
+    VIEW = "view", "view"
+    CLICK = "click", "click"
+    LIKE = "like", "like"
+    SAVE = "save", "save"
+    VISIT = "visit", "visit"
+    WATCH = "watch", "watch"
+    SKIP = "skip", "skip"
+    DISLIKE = "dislike", "dislike"
+
+
+# Implicit-feedback strength of each kind: a visit or a full watch says more than a view;
+# skip and dislike count against. ``watch`` is scaled by the watched fraction.
+DEFAULT_KIND_WEIGHTS: dict[str, float] = {
+    InteractionKind.VIEW: 1.0,
+    InteractionKind.CLICK: 2.0,
+    InteractionKind.LIKE: 4.0,
+    InteractionKind.SAVE: 5.0,
+    InteractionKind.VISIT: 6.0,
+    InteractionKind.WATCH: 5.0,
+    InteractionKind.SKIP: -1.0,
+    InteractionKind.DISLIKE: -5.0,
+}
+
+
+def interaction_weight(kind: str, watched_fraction: float | None = None) -> float:
+    """The default weight of one event of ``kind``."""
+    weight = DEFAULT_KIND_WEIGHTS[kind]
+    if kind == InteractionKind.WATCH:
+        weight *= watched_fraction if watched_fraction is not None else 1.0
+    return weight
+
+
+class Interaction(models.Model):
+    """One event between a person and exactly one item (a place or a clip)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="interactions")
+    place = models.ForeignKey(Place, null=True, blank=True, on_delete=models.CASCADE, related_name="interactions")
+    clip = models.ForeignKey(Clip, null=True, blank=True, on_delete=models.CASCADE, related_name="interactions")
+    kind = models.CharField(max_length=10, choices=InteractionKind.choices)
+    weight = models.FloatField()
+    watched_fraction = models.FloatField(null=True, blank=True)
+    occurred_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    # A client-chosen key per event, so a retried upload or re-run import is not counted twice.
+    # NULL, not "": events without a key must not collide in the unique constraint below.
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    source = models.CharField(max_length=50, default="app")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(place__isnull=False, clip__isnull=True) | Q(place__isnull=True, clip__isnull=False),
+                name="interaction_exactly_one_item",
+            ),
+            models.CheckConstraint(
+                condition=Q(watched_fraction__isnull=True) | Q(watched_fraction__gte=0, watched_fraction__lte=1),
+                name="interaction_watched_fraction_0_to_1",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="interaction_unique_user_idempotency_key",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user", "-occurred_at"], name="interaction_user_recent_idx"),
+            models.Index(fields=["place", "kind"], name="interaction_place_kind_idx"),
+            models.Index(fields=["clip", "kind"], name="interaction_clip_kind_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind} {'place' if self.place_id else 'clip'} {self.place_id or self.clip_id}"
+
+
+class SearchQuery(models.Model):
+    """A search a person typed; interest searches feed their cold-start profile."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="searches")
+    text = models.CharField(max_length=500)
+    language = models.CharField(max_length=10, blank=True)
+    source = models.CharField(max_length=50, default="app")
+    external_id = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "search queries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=~Q(external_id=""),
+                name="searchquery_unique_source_external_id",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "-created_at"], name="search_user_recent_idx")]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Keyword(models.Model):
+    """A normalised keyword ("조용한", "river view") with an English tag and an embedding."""
+
+    text = models.CharField(max_length=100)
+    language = models.CharField(max_length=10)
+    tag_en = models.CharField(max_length=100, blank=True)
+    is_hidden = models.BooleanField(default=False)
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["text", "language"], name="keyword_unique_text_language"),
+        ]
+        indexes = [
+            HnswIndex(
+                name="keyword_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Polarity(models.IntegerChoices):
+    NEGATIVE = -1, "negative"
+    NEUTRAL = 0, "neutral"
+    POSITIVE = 1, "positive"
+
+
+class ReviewKeyword(models.Model):
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="keyword_links")
+    keyword = models.ForeignKey(Keyword, on_delete=models.CASCADE, related_name="review_links")
+    weight = models.FloatField(default=1.0)
+    polarity = models.SmallIntegerField(choices=Polarity.choices, default=Polarity.POSITIVE)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["review", "keyword"], name="reviewkeyword_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.review_id} → {self.keyword_id}"
+
+
+class PlaceKeyword(models.Model):
+    """A keyword's aggregate over a place's reviews (or from a curated source such as Naver's)."""
+
+    place = models.ForeignKey(Place, on_delete=models.CASCADE, related_name="keyword_links")
+    keyword = models.ForeignKey(Keyword, on_delete=models.CASCADE, related_name="place_links")
+    weight = models.FloatField(default=1.0)
+    count = models.PositiveIntegerField(default=0)
+    source = models.CharField(max_length=50, default="reviews")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["place", "keyword", "source"], name="placekeyword_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.place_id} → {self.keyword_id}"
+
+
+class ClipKeyword(models.Model):
+    clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="keyword_links")
+    keyword = models.ForeignKey(Keyword, on_delete=models.CASCADE, related_name="clip_links")
+    weight = models.FloatField(default=1.0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["clip", "keyword"], name="clipkeyword_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.clip_id} → {self.keyword_id}"
+
+
+class SearchQueryKeyword(models.Model):
+    query = models.ForeignKey(SearchQuery, on_delete=models.CASCADE, related_name="keyword_links")
+    keyword = models.ForeignKey(Keyword, on_delete=models.CASCADE, related_name="query_links")
+    weight = models.FloatField(default=1.0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["query", "keyword"], name="searchquerykeyword_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.query_id} → {self.keyword_id}"
+
+
+class UserProfile(models.Model):
+    """Per-person state the ranker reads: the interest vector built from searches and likes."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    interest_embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"profile of {self.user_id}"

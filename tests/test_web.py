@@ -1,0 +1,43 @@
+"""The app's entry points answer: pages, health check, OpenAPI schema, admin."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from tests.factories import ClipFactory, PlaceFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_home_shows_a_helpful_empty_state_when_there_is_no_data(client: Client) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "load_demo" in response.content.decode()
+
+
+def test_home_lists_places_and_clips_in_korean_and_english(client: Client) -> None:
+    PlaceFactory(name="카페 온도", district="연남동")
+    ClipFactory(title="Seongsu bakery tour")
+    page = client.get("/").content.decode()
+    assert "카페 온도" in page and "연남동" in page
+    assert "Seongsu bakery tour" in page
+    assert "load_demo" not in page
+
+
+def test_health_check_reports_the_database(client: Client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_openapi_schema_is_served(client: Client) -> None:
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    assert response.json()["info"]["title"] == "Place & clip recommender API"
+
+
+def test_admin_requires_login(client: Client) -> None:
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
