@@ -8,134 +8,278 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('clips', '0001_initial'),
-        ('places', '0001_initial'),
+        ("clips", "0001_initial"),
+        ("places", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Keyword',
+            name="Keyword",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.CharField(max_length=100)),
-                ('language', models.CharField(max_length=10)),
-                ('tag_en', models.CharField(blank=True, max_length=100)),
-                ('is_hidden', models.BooleanField(default=False)),
-                ('embedding', pgvector.django.vector.VectorField(blank=True, dimensions=384, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("text", models.CharField(max_length=100)),
+                ("language", models.CharField(max_length=10)),
+                ("tag_en", models.CharField(blank=True, max_length=100)),
+                ("is_hidden", models.BooleanField(default=False)),
+                ("embedding", pgvector.django.vector.VectorField(blank=True, dimensions=384, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'indexes': [pgvector.django.indexes.HnswIndex(ef_construction=64, fields=['embedding'], m=16, name='keyword_embedding_hnsw', opclasses=['vector_cosine_ops'])],
-                'constraints': [models.UniqueConstraint(fields=('text', 'language'), name='keyword_unique_text_language')],
+                "indexes": [
+                    pgvector.django.indexes.HnswIndex(
+                        ef_construction=64,
+                        fields=["embedding"],
+                        m=16,
+                        name="keyword_embedding_hnsw",
+                        opclasses=["vector_cosine_ops"],
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("text", "language"), name="keyword_unique_text_language")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SearchQuery',
+            name="SearchQuery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.CharField(max_length=500)),
-                ('language', models.CharField(blank=True, max_length=10)),
-                ('source', models.CharField(default='app', max_length=50)),
-                ('external_id', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField()),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='searches', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("text", models.CharField(max_length=500)),
+                ("language", models.CharField(blank=True, max_length=10)),
+                ("source", models.CharField(default="app", max_length=50)),
+                ("external_id", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField()),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="searches",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'search queries',
+                "verbose_name_plural": "search queries",
             },
         ),
         migrations.CreateModel(
-            name='SearchQueryKeyword',
+            name="SearchQueryKeyword",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('weight', models.FloatField(default=1.0)),
-                ('keyword', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='query_links', to='recommender.keyword')),
-                ('query', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='keyword_links', to='recommender.searchquery')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("weight", models.FloatField(default=1.0)),
+                (
+                    "keyword",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="query_links",
+                        to="recommender.keyword",
+                    ),
+                ),
+                (
+                    "query",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="keyword_links",
+                        to="recommender.searchquery",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='UserProfile',
+            name="UserProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('interest_embedding', pgvector.django.vector.VectorField(blank=True, dimensions=384, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='profile', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("interest_embedding", pgvector.django.vector.VectorField(blank=True, dimensions=384, null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="profile", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Interaction',
+            name="Interaction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('view', 'view'), ('click', 'click'), ('like', 'like'), ('save', 'save'), ('visit', 'visit'), ('watch', 'watch'), ('skip', 'skip'), ('dislike', 'dislike')], max_length=10)),
-                ('weight', models.FloatField()),
-                ('watched_fraction', models.FloatField(blank=True, null=True)),
-                ('occurred_at', models.DateTimeField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('idempotency_key', models.CharField(blank=True, max_length=200, null=True)),
-                ('source', models.CharField(default='app', max_length=50)),
-                ('clip', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='interactions', to='clips.clip')),
-                ('place', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='interactions', to='places.place')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='interactions', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("view", "view"),
+                            ("click", "click"),
+                            ("like", "like"),
+                            ("save", "save"),
+                            ("visit", "visit"),
+                            ("watch", "watch"),
+                            ("skip", "skip"),
+                            ("dislike", "dislike"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("weight", models.FloatField()),
+                ("watched_fraction", models.FloatField(blank=True, null=True)),
+                ("occurred_at", models.DateTimeField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("idempotency_key", models.CharField(blank=True, max_length=200, null=True)),
+                ("source", models.CharField(default="app", max_length=50)),
+                (
+                    "clip",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="interactions",
+                        to="clips.clip",
+                    ),
+                ),
+                (
+                    "place",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="interactions",
+                        to="places.place",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="interactions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['user', '-occurred_at'], name='interaction_user_recent_idx'), models.Index(fields=['place', 'kind'], name='interaction_place_kind_idx'), models.Index(fields=['clip', 'kind'], name='interaction_clip_kind_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('clip__isnull', True), ('place__isnull', False)), models.Q(('clip__isnull', False), ('place__isnull', True)), _connector='OR'), name='interaction_exactly_one_item'), models.CheckConstraint(condition=models.Q(('watched_fraction__isnull', True), models.Q(('watched_fraction__gte', 0), ('watched_fraction__lte', 1)), _connector='OR'), name='interaction_watched_fraction_0_to_1'), models.UniqueConstraint(condition=models.Q(('idempotency_key__isnull', False)), fields=('user', 'idempotency_key'), name='interaction_unique_user_idempotency_key')],
+                "indexes": [
+                    models.Index(fields=["user", "-occurred_at"], name="interaction_user_recent_idx"),
+                    models.Index(fields=["place", "kind"], name="interaction_place_kind_idx"),
+                    models.Index(fields=["clip", "kind"], name="interaction_clip_kind_idx"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("clip__isnull", True), ("place__isnull", False)),
+                            models.Q(("clip__isnull", False), ("place__isnull", True)),
+                            _connector="OR",
+                        ),
+                        name="interaction_exactly_one_item",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("watched_fraction__isnull", True),
+                            models.Q(("watched_fraction__gte", 0), ("watched_fraction__lte", 1)),
+                            _connector="OR",
+                        ),
+                        name="interaction_watched_fraction_0_to_1",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("idempotency_key__isnull", False)),
+                        fields=("user", "idempotency_key"),
+                        name="interaction_unique_user_idempotency_key",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ClipKeyword',
+            name="ClipKeyword",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('weight', models.FloatField(default=1.0)),
-                ('clip', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='keyword_links', to='clips.clip')),
-                ('keyword', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='clip_links', to='recommender.keyword')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("weight", models.FloatField(default=1.0)),
+                (
+                    "clip",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="keyword_links", to="clips.clip"
+                    ),
+                ),
+                (
+                    "keyword",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="clip_links", to="recommender.keyword"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('clip', 'keyword'), name='clipkeyword_unique')],
+                "constraints": [models.UniqueConstraint(fields=("clip", "keyword"), name="clipkeyword_unique")],
             },
         ),
         migrations.CreateModel(
-            name='PlaceKeyword',
+            name="PlaceKeyword",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('weight', models.FloatField(default=1.0)),
-                ('count', models.PositiveIntegerField(default=0)),
-                ('source', models.CharField(default='reviews', max_length=50)),
-                ('keyword', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='place_links', to='recommender.keyword')),
-                ('place', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='keyword_links', to='places.place')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("weight", models.FloatField(default=1.0)),
+                ("count", models.PositiveIntegerField(default=0)),
+                ("source", models.CharField(default="reviews", max_length=50)),
+                (
+                    "keyword",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="place_links",
+                        to="recommender.keyword",
+                    ),
+                ),
+                (
+                    "place",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="keyword_links", to="places.place"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('place', 'keyword', 'source'), name='placekeyword_unique')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("place", "keyword", "source"), name="placekeyword_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ReviewKeyword',
+            name="ReviewKeyword",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('weight', models.FloatField(default=1.0)),
-                ('polarity', models.SmallIntegerField(choices=[(-1, 'negative'), (0, 'neutral'), (1, 'positive')], default=1)),
-                ('keyword', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='review_links', to='recommender.keyword')),
-                ('review', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='keyword_links', to='places.review')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("weight", models.FloatField(default=1.0)),
+                (
+                    "polarity",
+                    models.SmallIntegerField(choices=[(-1, "negative"), (0, "neutral"), (1, "positive")], default=1),
+                ),
+                (
+                    "keyword",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="review_links",
+                        to="recommender.keyword",
+                    ),
+                ),
+                (
+                    "review",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="keyword_links", to="places.review"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('review', 'keyword'), name='reviewkeyword_unique')],
+                "constraints": [models.UniqueConstraint(fields=("review", "keyword"), name="reviewkeyword_unique")],
             },
         ),
         migrations.AddIndex(
-            model_name='searchquery',
-            index=models.Index(fields=['user', '-created_at'], name='search_user_recent_idx'),
+            model_name="searchquery",
+            index=models.Index(fields=["user", "-created_at"], name="search_user_recent_idx"),
         ),
         migrations.AddConstraint(
-            model_name='searchquery',
-            constraint=models.UniqueConstraint(condition=models.Q(('external_id', ''), _negated=True), fields=('source', 'external_id'), name='searchquery_unique_source_external_id'),
+            model_name="searchquery",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("external_id", ""), _negated=True),
+                fields=("source", "external_id"),
+                name="searchquery_unique_source_external_id",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='searchquerykeyword',
-            constraint=models.UniqueConstraint(fields=('query', 'keyword'), name='searchquerykeyword_unique'),
+            model_name="searchquerykeyword",
+            constraint=models.UniqueConstraint(fields=("query", "keyword"), name="searchquerykeyword_unique"),
         ),
     ]
