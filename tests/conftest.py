@@ -14,6 +14,8 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.llm_standin import llm_standin  # noqa: F401  (fixture for all test modules)
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
