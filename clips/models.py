@@ -7,6 +7,17 @@ from django.db.models import Q
 from pgvector.django import HnswIndex, VectorField
 
 from places.models import EMBEDDING_DIMENSIONS, Place
+from places.pipeline import JoinNonEmpty, source_key
+
+
+class ClipQuerySet(models.QuerySet["Clip"]):
+    def with_embedding_source(self, model_name: str) -> ClipQuerySet:
+        """Annotate the text the embedding is computed from and the key it would be stored with."""
+        text = JoinNonEmpty("title", "caption", "category", "keyword_summary")
+        return self.annotate(embedding_source=text, embedding_source_key=source_key(text, model_name))
+
+    def needing_embedding(self, model_name: str) -> ClipQuerySet:
+        return self.with_embedding_source(model_name).exclude(embedding_key=models.F("embedding_source_key"))
 
 
 class Clip(models.Model):
@@ -24,9 +35,15 @@ class Clip(models.Model):
     source = models.CharField(max_length=50, default="manual")
     external_id = models.CharField(max_length=200, blank=True)
     is_active = models.BooleanField(default=True)
+    # Keyword tags (topic tags, curated), part of the embedding text.
+    keyword_summary = models.TextField(blank=True)
     embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
+    embedding_key = models.CharField(max_length=64, blank=True)
+    embedding_claimed_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ClipQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -52,8 +69,3 @@ class Clip(models.Model):
 
     def __str__(self) -> str:
         return self.title
-
-    def embedding_text(self) -> str:
-        """The text the clip's content embedding is computed from."""
-        parts = [self.title, self.caption if self.caption != self.title else "", self.category]
-        return " · ".join(part for part in parts if part)

@@ -7,7 +7,32 @@ from django.db import models
 from django.db.models import Q
 from pgvector.django import HnswIndex, VectorField
 
+from places.pipeline import JoinNonEmpty, source_key
+
 EMBEDDING_DIMENSIONS = 384  # settings.EMBEDDING_DIMENSIONS; a literal here keeps migrations stable
+
+
+class PlaceQuerySet(models.QuerySet["Place"]):
+    def with_embedding_source(self, model_name: str) -> PlaceQuerySet:
+        """Annotate the text the embedding is computed from and the key it would be stored with."""
+        text = JoinNonEmpty("name", "category", "district", "description", "keyword_summary")
+        return self.annotate(embedding_source=text, embedding_source_key=source_key(text, model_name))
+
+    def needing_embedding(self, model_name: str) -> PlaceQuerySet:
+        return self.with_embedding_source(model_name).exclude(embedding_key=models.F("embedding_source_key"))
+
+
+class ReviewQuerySet(models.QuerySet["Review"]):
+    def with_keywords_source(self, extractor_id: str) -> ReviewQuerySet:
+        return self.annotate(keywords_source_key=source_key(models.F("text"), extractor_id))
+
+    def needing_keywords(self, extractor_id: str) -> ReviewQuerySet:
+        """Reviews whose current text was not yet extracted by this extractor (and did not fail on it)."""
+        return (
+            self.with_keywords_source(extractor_id)
+            .exclude(keywords_key=models.F("keywords_source_key"))
+            .exclude(extraction_failed_key=models.F("keywords_source_key"))
+        )
 
 
 class Place(models.Model):
@@ -28,9 +53,17 @@ class Place(models.Model):
     source = models.CharField(max_length=50, default="manual")
     external_id = models.CharField(max_length=200, blank=True)
     is_active = models.BooleanField(default=True)
+    # Top keyword tags from reviews, written by the worker; part of the embedding text.
+    keyword_summary = models.TextField(blank=True)
     embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
+    # places.pipeline.source_key of the text + model the embedding was computed from.
+    embedding_key = models.CharField(max_length=64, blank=True)
+    # Set by the sweep when it enqueues this row, so a slow queue is not flooded with duplicates.
+    embedding_claimed_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PlaceQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -67,11 +100,6 @@ class Place(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def embedding_text(self) -> str:
-        """The text the place's content embedding is computed from."""
-        parts = [self.name, self.category, self.district, self.description]
-        return " · ".join(part for part in parts if part)
-
     @property
     def has_location(self) -> bool:
         return self.latitude is not None and self.longitude is not None
@@ -89,6 +117,14 @@ class Review(models.Model):
     external_id = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
+    # Keyword extraction state (see places.pipeline): the key of the text + extractor last
+    # extracted, the key that last failed permanently (cleared to retry), and the error.
+    keywords_key = models.CharField(max_length=64, blank=True)
+    extraction_failed_key = models.CharField(max_length=64, blank=True)
+    extraction_error = models.TextField(blank=True)
+    extraction_claimed_until = models.DateTimeField(null=True, blank=True)
+
+    objects = ReviewQuerySet.as_manager()
 
     class Meta:
         constraints = [

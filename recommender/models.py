@@ -9,6 +9,7 @@ from pgvector.django import HnswIndex, VectorField
 
 from clips.models import Clip
 from places.models import EMBEDDING_DIMENSIONS, Place, Review
+from places.pipeline import source_key
 
 
 class InteractionKind(models.TextChoices):
@@ -86,6 +87,25 @@ class Interaction(models.Model):
         return f"{self.user_id} {self.kind} {'place' if self.place_id else 'clip'} {self.place_id or self.clip_id}"
 
 
+class QueryIntent(models.TextChoices):
+    # A search for a taste ("quiet café with a river view") vs. a task (a visa office's phone
+    # number, opening hours): only interest searches shape recommendations.
+    INTEREST = "interest", "interest"
+    TASK = "task", "task"
+
+
+class SearchQueryQuerySet(models.QuerySet["SearchQuery"]):
+    def with_keywords_source(self, extractor_id: str) -> SearchQueryQuerySet:
+        return self.annotate(keywords_source_key=source_key(models.F("text"), extractor_id))
+
+    def needing_keywords(self, extractor_id: str) -> SearchQueryQuerySet:
+        return (
+            self.with_keywords_source(extractor_id)
+            .exclude(keywords_key=models.F("keywords_source_key"))
+            .exclude(extraction_failed_key=models.F("keywords_source_key"))
+        )
+
+
 class SearchQuery(models.Model):
     """A search a person typed; interest searches feed their cold-start profile."""
 
@@ -95,6 +115,13 @@ class SearchQuery(models.Model):
     source = models.CharField(max_length=50, default="app")
     external_id = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField()
+    intent = models.CharField(max_length=10, choices=QueryIntent.choices, blank=True)
+    keywords_key = models.CharField(max_length=64, blank=True)
+    extraction_failed_key = models.CharField(max_length=64, blank=True)
+    extraction_error = models.TextField(blank=True)
+    extraction_claimed_until = models.DateTimeField(null=True, blank=True)
+
+    objects = SearchQueryQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "search queries"
@@ -111,6 +138,16 @@ class SearchQuery(models.Model):
         return self.text
 
 
+class KeywordQuerySet(models.QuerySet["Keyword"]):
+    def with_embedding_source(self, model_name: str) -> KeywordQuerySet:
+        return self.annotate(
+            embedding_source=models.F("text"), embedding_source_key=source_key(models.F("text"), model_name)
+        )
+
+    def needing_embedding(self, model_name: str) -> KeywordQuerySet:
+        return self.with_embedding_source(model_name).exclude(embedding_key=models.F("embedding_source_key"))
+
+
 class Keyword(models.Model):
     """A normalised keyword ("조용한", "river view") with an English tag and an embedding."""
 
@@ -119,7 +156,11 @@ class Keyword(models.Model):
     tag_en = models.CharField(max_length=100, blank=True)
     is_hidden = models.BooleanField(default=False)
     embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
+    embedding_key = models.CharField(max_length=64, blank=True)
+    embedding_claimed_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = KeywordQuerySet.as_manager()
 
     class Meta:
         constraints = [

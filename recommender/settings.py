@@ -140,16 +140,18 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
 }
 if not _broker:
     _broker_dir = DATA_DIR / "broker"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS.update(
         {
             "data_folder_in": str(_broker_dir / "queue"),
             "data_folder_out": str(_broker_dir / "queue"),
             "processed_folder": str(_broker_dir / "processed"),
+            "control_folder": str(_broker_dir / "control"),
             "store_processed": False,
         }
     )
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
@@ -174,6 +176,17 @@ LLM_API_KEY = env_str("LLM_API_KEY")
 LLM_TIMEOUT_SECONDS = env_float("LLM_TIMEOUT_SECONDS", 30.0, minimum=0.1, maximum=600.0)
 if LLM_BASE_URL and not LLM_MODEL:
     raise ConfigError("LLM_MODEL must be set when LLM_BASE_URL is set")
+
+# --- Pipeline ---------------------------------------------------------------------------------
+# How often beat looks for rows whose keywords or embeddings are missing or stale.
+PIPELINE_SWEEP_SECONDS = env_int("PIPELINE_SWEEP_SECONDS", 30, minimum=1)
+# A swept row is not enqueued again for this long (covers a lost message: Redis restarted).
+PIPELINE_CLAIM_SECONDS = env_int("PIPELINE_CLAIM_SECONDS", 600, minimum=10)
+PIPELINE_SWEEP_LIMIT = env_int("PIPELINE_SWEEP_LIMIT", 2000, minimum=1)
+INTEREST_HALF_LIFE_DAYS = env_float("INTEREST_HALF_LIFE_DAYS", 30.0, minimum=0.01)
+INTEREST_MAX_KEYWORDS = env_int("INTEREST_MAX_KEYWORDS", 200, minimum=1)
+LLM_MAX_RETRIES = env_int("LLM_MAX_RETRIES", 2, minimum=0, maximum=10)
+LLM_MAX_INPUT_CHARS = env_int("LLM_MAX_INPUT_CHARS", 4000, minimum=100)
 
 # --- Model artifacts ------------------------------------------------------------------------
 # A path every process can read (a shared volume in a multi-host deployment).

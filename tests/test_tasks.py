@@ -1,27 +1,26 @@
-"""Task bodies, run in-process against the real database (the worker tests cover the transport)."""
+"""Embedding tasks, run in-process against the real database."""
 
 from __future__ import annotations
-
-from unittest import mock
 
 import numpy as np
 import pytest
 
-from clips.models import Clip
 from places.models import Place
-from tests.factories import ClipFactory, PlaceFactory
+from tests.factories import PlaceFactory
 from workers import tasks
 
 pytestmark = pytest.mark.django_db
 
 
-def test_embedding_a_place_twice_gives_the_same_vector() -> None:
+def test_embedding_a_place_twice_gives_the_same_vector_and_skips_the_second_time() -> None:
     place = PlaceFactory(name="Onion bakery", description="bright, busy, great pastries")
     assert tasks.embed_places([place.pk]) == 1
     first = np.asarray(Place.objects.get(pk=place.pk).embedding)
+    Place.objects.filter(pk=place.pk).update(embedding_key="")  # force a recompute
     assert tasks.embed_places([place.pk]) == 1
     second = np.asarray(Place.objects.get(pk=place.pk).embedding)
     assert np.allclose(first, second, atol=1e-6)
+    assert np.linalg.norm(first) == pytest.approx(1.0, abs=1e-3)
 
 
 def test_similar_texts_embed_closer_than_unrelated_ones() -> None:
@@ -33,16 +32,8 @@ def test_similar_texts_embed_closer_than_unrelated_ones() -> None:
     assert va @ vb > va @ vc
 
 
-def test_sweep_enqueues_only_rows_without_embeddings_in_batches() -> None:
-    PlaceFactory.create_batch(3)
-    done = PlaceFactory(embedding=np.ones(384, dtype=np.float32) / np.sqrt(384))
-    ClipFactory.create_batch(2)
-    with (
-        mock.patch.object(tasks.embed_places, "delay") as places_delay,
-        mock.patch.object(tasks.embed_clips, "delay") as clips_delay,
-    ):
-        assert tasks.sweep_missing_embeddings() == 2
-    [place_ids] = places_delay.call_args.args
-    assert len(place_ids) == 3 and done.pk not in place_ids
-    [clip_ids] = clips_delay.call_args.args
-    assert sorted(clip_ids) == sorted(Clip.objects.values_list("pk", flat=True))
+def test_embedding_a_deleted_place_is_a_no_op() -> None:
+    place = PlaceFactory()
+    place_id = place.pk
+    place.delete()
+    assert tasks.embed_places([place_id]) == 0

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from io import StringIO
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -42,3 +45,30 @@ def test_worker_survives_a_task_for_a_deleted_row_and_runs_the_next(celery_worke
     log = celery_worker_process.log()
     assert "succeeded in" in log and ": 0" in log  # the deleted clip's task embedded nothing, without failing
     assert "Traceback" not in log
+
+
+@pytest.mark.shared_data
+def test_worker_sweep_fills_keywords_and_embeddings_for_imported_korean_cafes(
+    celery_worker_process: WorkerHandle, shared_data: Path
+) -> None:
+    from django.core.management import call_command
+
+    from places.models import Review
+    from recommender.models import ReviewKeyword
+    from workers.tasks import pending_work, sweep_pending
+
+    call_command("import_data", "korean_cafes", str(shared_data / "korean_cafes"), "--limit", "30", stdout=StringIO())
+    assert Review.objects.count() == 30
+
+    celery_worker_process.send(sweep_pending)
+
+    def nothing_pending() -> bool:
+        counts = {kind: qs.count() for kind, qs in pending_work().items()}
+        if counts["reviews"] == 0 and any(counts.values()):
+            celery_worker_process.send(sweep_pending)  # place embeddings go stale once keywords land
+        return not any(counts.values())
+
+    assert wait_for(nothing_pending, timeout=240, interval=1.0), celery_worker_process.log()[-3000:]
+    assert ReviewKeyword.objects.values("review").distinct().count() >= 25  # a few reviews have no keywords
+    assert not Place.objects.filter(embedding__isnull=True).exists()
+    assert "Traceback" not in celery_worker_process.log()

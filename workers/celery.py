@@ -10,6 +10,9 @@ app = Celery("recommender")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["workers"])
 
-app.conf.beat_schedule = {
-    "sweep-missing-embeddings": {"task": "workers.tasks.sweep_missing_embeddings", "schedule": 120.0},
-}
+
+@app.on_after_finalize.connect
+def schedule_sweep(sender: Celery, **kwargs: object) -> None:
+    from django.conf import settings
+
+    sender.add_periodic_task(float(settings.PIPELINE_SWEEP_SECONDS), sender.signature("workers.tasks.sweep_pending"))

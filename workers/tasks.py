@@ -1,61 +1,192 @@
-"""Celery tasks: thin, take ids, refetch, skip rows that are gone, safe to re-run.
+"""Celery tasks: thin, take ids, refetch, return early if the row is gone or already done.
 
+Every task is safe to run twice or concurrently: results are written with conditional UPDATEs
+keyed on the source text (places.pipeline), so a duplicate or late run changes nothing.
 Reliability settings (acks_late, reject on worker loss, time limits) are global in settings.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any, cast
+
 from celery import shared_task
-from django.db.models import Model, QuerySet
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Model, Q, QuerySet
+from django.utils import timezone
 
 from clips.models import Clip
-from places.models import Place
+from places.models import Place, Review
+from recommender.keywords import (
+    record_extraction_failure,
+    refresh_interest_vector,
+    store_query_keywords,
+    store_review_keywords,
+)
+from recommender.models import Keyword, SearchQuery
 from workers.embeddings import encode
+from workers.keywording import active_extractor
+from workers.llm import LLMPermanentError, LLMTransientError
 
 # One batch encodes in ~0.5 s on 2 cores with the default model (~250 sentences/s).
 EMBED_BATCH_SIZE = 128
-# A sweep enqueues at most this many batches, so a huge backlog drains over several sweeps.
-SWEEP_MAX_BATCHES = 50
+
+# Transient LLM errors (timeouts, 429, 5xx) retry with capped, jittered backoff; if they never
+# clear, the row stays stale and a later sweep enqueues it again: delayed, never lost.
+LLM_RETRY: dict[str, Any] = {
+    "autoretry_for": (LLMTransientError,),
+    "retry_backoff": 5,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
 
 
-def _embed_rows(queryset: QuerySet[Place] | QuerySet[Clip]) -> int:
-    rows: list[Place | Clip] = list(queryset)
+# --- embeddings ------------------------------------------------------------------------------
+
+
+def _embed(model: type[Place] | type[Clip] | type[Keyword], ids: list[int]) -> int:
+    """Embed the rows among ``ids`` whose source text changed since their last embedding."""
+    name = settings.EMBEDDING_MODEL
+    manager: Any = model._default_manager
+    rows = list(
+        manager.needing_embedding(name).filter(pk__in=ids).values_list("pk", "embedding_source", "embedding_source_key")
+    )
     if not rows:
         return 0
-    vectors = encode([row.embedding_text() for row in rows])
-    model: type[Model] = type(rows[0])
-    for row, vector in zip(rows, vectors, strict=True):
-        # update(), not save(): never overwrite fields a request changed meanwhile.
-        model._default_manager.filter(pk=row.pk).update(embedding=vector)
+    vectors = encode([source or "" for _, source, _ in rows])
+    for (pk, _, key), vector in zip(rows, vectors, strict=True):
+        # Only if the text is still the one we embedded; an edit meanwhile leaves the row stale.
+        manager.with_embedding_source(name).filter(pk=pk, embedding_source_key=key).update(
+            embedding=vector, embedding_key=key, embedding_claimed_until=None
+        )
     return len(rows)
 
 
 @shared_task
 def embed_places(place_ids: list[int]) -> int:
-    """Compute and store content embeddings of these places; returns how many still existed."""
-    return _embed_rows(Place.objects.filter(pk__in=place_ids))
+    """Compute and store content embeddings of these places; returns how many needed it."""
+    return _embed(Place, place_ids)
 
 
 @shared_task
 def embed_clips(clip_ids: list[int]) -> int:
-    """Compute and store content embeddings of these clips; returns how many still existed."""
-    return _embed_rows(Clip.objects.filter(pk__in=clip_ids))
+    """Compute and store content embeddings of these clips; returns how many needed it."""
+    return _embed(Clip, clip_ids)
 
 
 @shared_task
-def sweep_missing_embeddings() -> int:
-    """Find places and clips with no embedding yet and enqueue them in batches.
+def embed_keywords(keyword_ids: list[int]) -> int:
+    """Compute and store embeddings of these keywords; returns how many needed it."""
+    return _embed(Keyword, keyword_ids)
 
-    The database, not the queue, is the record of pending work: an emptied broker only delays it.
+
+# --- keyword extraction ----------------------------------------------------------------------
+
+
+@shared_task(**LLM_RETRY)
+def extract_review_keywords(review_id: int) -> str:
+    """Extract a review's keywords and refresh its place's keyword profile."""
+    extractor = active_extractor()
+    row = cast(
+        dict[str, Any] | None, Review.objects.with_keywords_source(extractor.id).filter(pk=review_id).values().first()
+    )
+    if row is None:
+        return "gone"
+    key = row["keywords_source_key"]
+    if key in (row["keywords_key"], row["extraction_failed_key"]):
+        return "done"
+    try:
+        extraction = extractor.extract(row["text"], kind="review")
+    except LLMPermanentError as exc:
+        record_extraction_failure(Review, review_id, key, f"{type(exc).__name__}: {exc}")
+        return "failed"
+    stored = store_review_keywords(review_id, extractor.id, key, extraction.keywords)
+    return "stored" if stored else "changed"
+
+
+@shared_task(**LLM_RETRY)
+def extract_query_keywords(query_id: int) -> str:
+    """Turn a search into intent + keywords, embed new keywords, rebuild the user's interests."""
+    extractor = active_extractor()
+    row = cast(
+        dict[str, Any] | None,
+        SearchQuery.objects.with_keywords_source(extractor.id).filter(pk=query_id).values().first(),
+    )
+    if row is None:
+        return "gone"
+    key = row["keywords_source_key"]
+    if key in (row["keywords_key"], row["extraction_failed_key"]):
+        return "done"
+    try:
+        extraction = extractor.extract(row["text"], kind="query")
+    except LLMPermanentError as exc:
+        record_extraction_failure(SearchQuery, query_id, key, f"{type(exc).__name__}: {exc}")
+        return "failed"
+    keyword_ids = store_query_keywords(query_id, extractor.id, key, extraction.intent, extraction.keywords)
+    if keyword_ids is None:
+        return "changed"
+    _embed(Keyword, keyword_ids)  # the interest vector is built from keyword embeddings
+    refresh_interest_vector(row["user_id"])
+    return "stored"
+
+
+# --- the sweep -------------------------------------------------------------------------------
+
+
+def _claim(pending: QuerySet[Any], claim_field: str, limit: int) -> list[int]:
+    """Mark up to ``limit`` pending, unclaimed rows as claimed and return their ids.
+
+    A conditional UPDATE under SKIP LOCKED: two sweeps running at once never claim the same row,
+    and a row whose message was lost (Redis emptied) is claimable again after the lease.
     """
-    enqueued = 0
-    for model, task in ((Place, embed_places), (Clip, embed_clips)):
+    now = timezone.now()
+    unclaimed = Q(**{f"{claim_field}__isnull": True}) | Q(**{f"{claim_field}__lt": now})
+    model: type[Model] = pending.model
+    with transaction.atomic():
+        candidates = list(pending.filter(unclaimed).order_by("pk").values_list("pk", flat=True)[:limit])
         ids = list(
-            model._default_manager.filter(embedding__isnull=True)
-            .order_by("pk")
-            .values_list("pk", flat=True)[: EMBED_BATCH_SIZE * SWEEP_MAX_BATCHES]
+            model._default_manager.select_for_update(skip_locked=True)
+            .filter(pk__in=candidates)
+            .filter(unclaimed)
+            .values_list("pk", flat=True)
         )
+        model._default_manager.filter(pk__in=ids).update(
+            **{claim_field: now + timedelta(seconds=settings.PIPELINE_CLAIM_SECONDS)}
+        )
+    return ids
+
+
+def pending_work() -> dict[str, QuerySet[Any]]:
+    """Rows whose keywords or embeddings are missing or stale, by kind (derived from data)."""
+    extractor_id = active_extractor().id
+    model_name = settings.EMBEDDING_MODEL
+    return {
+        "reviews": Review.objects.needing_keywords(extractor_id),
+        "searches": SearchQuery.objects.needing_keywords(extractor_id),
+        "places": Place.objects.needing_embedding(model_name),
+        "clips": Clip.objects.needing_embedding(model_name),
+        "keywords": Keyword.objects.needing_embedding(model_name),
+    }
+
+
+@shared_task
+def sweep_pending() -> dict[str, int]:
+    """Enqueue pending work in batches; the database, not the queue, is the record of it."""
+    limit = settings.PIPELINE_SWEEP_LIMIT
+    pending = pending_work()
+    enqueued: dict[str, int] = {}
+    review_ids = _claim(pending["reviews"], "extraction_claimed_until", limit)
+    query_ids = _claim(pending["searches"], "extraction_claimed_until", limit)
+    for review_id in review_ids:
+        extract_review_keywords.delay(review_id)
+    for query_id in query_ids:
+        extract_query_keywords.delay(query_id)
+    enqueued["reviews"], enqueued["searches"] = len(review_ids), len(query_ids)
+    for kind, task in (("places", embed_places), ("clips", embed_clips), ("keywords", embed_keywords)):
+        ids = _claim(pending[kind], "embedding_claimed_until", limit)
         for start in range(0, len(ids), EMBED_BATCH_SIZE):
             task.delay(ids[start : start + EMBED_BATCH_SIZE])
-            enqueued += 1
+        enqueued[kind] = len(ids)
     return enqueued

@@ -61,7 +61,7 @@ class Command(BaseCommand):
         self.stdout.write(f"starting Celery worker + beat (broker {settings.CELERY_BROKER_URL.split('@')[-1]})")
         worker = subprocess.Popen(cmd, cwd=settings.BASE_DIR)
         # Embed whatever is missing now rather than at the first beat tick.
-        from workers.tasks import sweep_missing_embeddings
+        from workers.tasks import sweep_pending
 
-        sweep_missing_embeddings.delay()
+        sweep_pending.delay()
         return worker

@@ -1,0 +1,217 @@
+"""Keyword profiles: storing extracted keywords and deriving place and user interest profiles.
+
+Called by the workers after an extractor ran; every write is conditional on the source text
+being unchanged since extraction, so a late or duplicate task never overwrites newer data.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, F, FloatField, Sum
+from django.db.models.functions import Cast
+from django.db.models.lookups import Exact
+from django.utils import timezone
+
+from places.models import Place, Review
+from places.pipeline import source_key as text_key
+from recommender.models import (
+    Keyword,
+    PlaceKeyword,
+    Polarity,
+    QueryIntent,
+    ReviewKeyword,
+    SearchQuery,
+    SearchQueryKeyword,
+    UserProfile,
+)
+
+PLACE_SUMMARY_KEYWORDS = 10  # tags that go into a place's embedding text
+REVIEW_KEYWORD_SOURCE = "reviews"
+
+
+@dataclass(frozen=True)
+class KeywordInput:
+    """One extracted keyword, whichever extractor produced it."""
+
+    text: str
+    language: str
+    tag_en: str = ""
+    polarity: int = Polarity.POSITIVE
+    weight: float = 1.0
+
+
+def _upsert_keywords(keywords: Sequence[KeywordInput]) -> dict[tuple[str, str], int]:
+    """Keyword ids for (text, language), creating missing rows. Safe under concurrency."""
+    wanted = {(k.text, k.language): k for k in keywords}
+    if not wanted:
+        return {}
+    Keyword.objects.bulk_create(
+        [Keyword(text=text, language=lang, tag_en=k.tag_en) for (text, lang), k in wanted.items()],
+        ignore_conflicts=True,  # another task may have created the same keyword meanwhile
+    )
+    rows = Keyword.objects.filter(text__in=[t for t, _ in wanted], language__in={lang for _, lang in wanted})
+    ids = {(row.text, row.language): row.pk for row in rows if (row.text, row.language) in wanted}
+    # Fill an English tag that an earlier extractor could not give.
+    for row in rows:
+        given = wanted.get((row.text, row.language))
+        if given is not None and given.tag_en and not row.tag_en:
+            Keyword.objects.filter(pk=row.pk, tag_en="").update(tag_en=given.tag_en)
+    return ids
+
+
+def store_review_keywords(review_id: int, extractor_id: str, source_key: str, keywords: Sequence[KeywordInput]) -> bool:
+    """Replace a review's keywords and refresh its place's profile, if the text is unchanged.
+
+    Returns False (and writes nothing) when the review is gone or its text changed since
+    ``source_key`` was computed: the sweep will extract the new text.
+    """
+    with transaction.atomic():
+        review = (
+            Review.objects.select_for_update()
+            .filter(Exact(text_key(F("text"), extractor_id), source_key), pk=review_id)
+            .only("pk", "place_id")
+            .first()
+        )
+        if review is None:
+            return False
+        ids = _upsert_keywords(keywords)
+        ReviewKeyword.objects.filter(review_id=review_id).delete()
+        ReviewKeyword.objects.bulk_create(
+            [
+                ReviewKeyword(
+                    review_id=review_id, keyword_id=ids[(k.text, k.language)], weight=k.weight, polarity=k.polarity
+                )
+                for k in {(k.text, k.language): k for k in keywords}.values()
+            ]
+        )
+        Review.objects.filter(pk=review_id).update(
+            keywords_key=source_key, extraction_failed_key="", extraction_error="", extraction_claimed_until=None
+        )
+        refresh_place_keywords(review.place_id)
+    return True
+
+
+def record_extraction_failure(
+    model: type[Review] | type[SearchQuery], row_id: int, source_key: str, error: str
+) -> None:
+    """Remember a permanent failure for this exact text, so the sweep stops retrying it.
+
+    Clearing ``extraction_failed_key`` (the admin's "retry") makes the row pending again.
+    """
+    model._default_manager.filter(pk=row_id).update(
+        extraction_failed_key=source_key, extraction_error=error[:2000], extraction_claimed_until=None
+    )
+
+
+def refresh_place_keywords(place_id: int) -> None:
+    """Recompute a place's review-derived keywords and the summary its embedding reads.
+
+    Counts reviews mentioning each keyword; the weight is the net polarity-weighted share of
+    the place's reviews (a keyword praised in 3 of 4 reviews and criticised in 1 gets 0.5).
+    """
+    review_count = Review.objects.filter(place_id=place_id).count()
+    rows = (
+        ReviewKeyword.objects.filter(review__place_id=place_id, keyword__is_hidden=False)
+        .values("keyword_id", "keyword__text", "keyword__tag_en")
+        .annotate(
+            mentions=Count("review_id", distinct=True),
+            net=Sum(F("weight") * Cast("polarity", FloatField())),
+        )
+    )
+    links = []
+    for row in rows:
+        links.append(
+            PlaceKeyword(
+                place_id=place_id,
+                keyword_id=row["keyword_id"],
+                count=row["mentions"],
+                weight=(row["net"] or 0.0) / max(review_count, 1),
+                source=REVIEW_KEYWORD_SOURCE,
+            )
+        )
+    PlaceKeyword.objects.filter(place_id=place_id, source=REVIEW_KEYWORD_SOURCE).delete()
+    PlaceKeyword.objects.bulk_create(links)
+    positive = sorted((r for r in rows if (r["net"] or 0) > 0), key=lambda r: (-r["mentions"], -(r["net"] or 0)))
+    summary = []
+    for row in positive:
+        label = row["keyword__tag_en"] or row["keyword__text"]
+        if label not in summary:
+            summary.append(label)
+        if len(summary) == PLACE_SUMMARY_KEYWORDS:
+            break
+    # Changing the summary changes the embedding source, so the sweep re-embeds the place.
+    Place.objects.filter(pk=place_id).update(keyword_summary=", ".join(summary))
+
+
+def store_query_keywords(
+    query_id: int, extractor_id: str, source_key: str, intent: str, keywords: Sequence[KeywordInput]
+) -> list[int] | None:
+    """Store a search's intent and keywords if its text is unchanged; return the keyword ids.
+
+    Task searches keep their keywords for explanations but get intent=task, which keeps them
+    out of the interest profile.
+    """
+    with transaction.atomic():
+        query = (
+            SearchQuery.objects.select_for_update()
+            .filter(Exact(text_key(F("text"), extractor_id), source_key), pk=query_id)
+            .only("pk")
+            .first()
+        )
+        if query is None:
+            return None
+        ids = _upsert_keywords(keywords)
+        SearchQueryKeyword.objects.filter(query_id=query_id).delete()
+        SearchQueryKeyword.objects.bulk_create(
+            [
+                SearchQueryKeyword(query_id=query_id, keyword_id=ids[(k.text, k.language)], weight=k.weight)
+                for k in {(k.text, k.language): k for k in keywords}.values()
+            ]
+        )
+        SearchQuery.objects.filter(pk=query_id).update(
+            intent=intent,
+            keywords_key=source_key,
+            extraction_failed_key="",
+            extraction_error="",
+            extraction_claimed_until=None,
+        )
+    return sorted(set(ids.values()))
+
+
+def recency_weight(created_at: datetime, now: datetime, half_life_days: float) -> float:
+    """1.0 now, 0.5 after one half-life, and so on."""
+    age_days = max((now - created_at).total_seconds(), 0.0) / 86400.0
+    return math.pow(0.5, age_days / half_life_days)
+
+
+def refresh_interest_vector(user_id: int, *, now: datetime | None = None) -> bool:
+    """Rebuild a user's interest vector from their recent interest searches' keyword embeddings.
+
+    Each keyword counts by its extraction weight times the search's recency weight; task
+    searches and keywords without an embedding yet are left out. Returns whether a vector was set.
+    """
+    now = now or timezone.now()
+    links = (
+        SearchQueryKeyword.objects.filter(
+            query__user_id=user_id,
+            query__intent=QueryIntent.INTEREST,
+            keyword__embedding__isnull=False,
+            keyword__is_hidden=False,
+        )
+        .order_by("-query__created_at")
+        .values_list("weight", "query__created_at", "keyword__embedding")[: settings.INTEREST_MAX_KEYWORDS]
+    )
+    total = np.zeros(settings.EMBEDDING_DIMENSIONS, dtype=np.float64)
+    for weight, created_at, embedding in links:
+        total += weight * recency_weight(created_at, now, settings.INTEREST_HALF_LIFE_DAYS) * np.asarray(embedding)
+    norm = float(np.linalg.norm(total))
+    vector = (total / norm).astype(np.float32) if norm > 0 else None
+    UserProfile.objects.update_or_create(user_id=user_id, defaults={"interest_embedding": vector})
+    return vector is not None
