@@ -1,0 +1,185 @@
+"""ALS on implicit feedback: training with ``implicit``, serving from saved factors.
+
+A ``FactorModel`` is what gets saved: both factor matrices, the id maps, the hyper-parameters
+needed to fold in a user, per-item support (how many users the item was trained on) and a
+version. Users are folded in from their current history at request time (the exact ALS user
+step), so new interactions count at once and users unseen at training still get CF scores.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.ranking.matrix import IdIndex
+
+FORMAT_VERSION = 1
+
+
+class ModelFileError(ValueError):
+    """A saved model is unreadable or inconsistent; the caller keeps the previous one."""
+
+
+@dataclass(frozen=True)
+class ALSParams:
+    factors: int = 64
+    regularization: float = 0.05
+    alpha: float = 2.0
+    iterations: int = 15
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class FactorModel:
+    version: str
+    users: IdIndex
+    items: IdIndex
+    user_factors: np.ndarray  # (n_users, k) float32
+    item_factors: np.ndarray  # (n_items, k) float32
+    item_support: np.ndarray  # (n_items,) users per item in the training data
+    params: ALSParams
+    meta: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.user_factors.shape[0] != len(self.users):
+            problems.append(f"{self.user_factors.shape[0]} user factors for {len(self.users)} user ids")
+        if self.item_factors.shape[0] != len(self.items):
+            problems.append(f"{self.item_factors.shape[0]} item factors for {len(self.items)} item ids")
+        if self.item_support.shape != (len(self.items),):
+            problems.append("item support does not match the item ids")
+        if self.user_factors.ndim != 2 or self.item_factors.ndim != 2:
+            problems.append("factor arrays must be 2-d")
+        elif self.user_factors.shape[1] != self.item_factors.shape[1]:
+            problems.append("user and item factors have different widths")
+        if not (np.all(np.isfinite(self.user_factors)) and np.all(np.isfinite(self.item_factors))):
+            problems.append("factors contain NaN or infinite values")
+        if len(np.unique(self.users.ids)) != len(self.users) or len(np.unique(self.items.ids)) != len(self.items):
+            problems.append("id maps contain duplicates")
+        if problems:
+            raise ModelFileError("; ".join(problems))
+
+    @property
+    def factors(self) -> int:
+        return int(self.item_factors.shape[1])
+
+    def fold_in_user(self, item_ids: np.ndarray, confidences: np.ndarray) -> np.ndarray | None:
+        """The user's factor vector from their history: the exact ALS least-squares user step.
+
+        With confidence c = α·r (implicit's convention) over the history's known items h:
+        x = (YᵀY + Yₕᵀ·diag(c − 1)·Yₕ + λI)⁻¹ · Yₕᵀc.
+        Returns None when none of the items is in the model.
+        """
+        pos = self.items.positions(item_ids)
+        keep = (pos >= 0) & (np.asarray(confidences) > 0)
+        if not np.any(keep):
+            return None
+        y = self.item_factors[pos[keep]].astype(np.float64)
+        r = np.asarray(confidences, dtype=np.float64)[keep]
+        alpha, reg = self.params.alpha, self.params.regularization
+        gram = self._gram()
+        c = alpha * r
+        a = gram + (y.T * (c - 1.0)) @ y + reg * np.eye(self.factors)
+        b = y.T @ c
+        return np.linalg.solve(a, b).astype(np.float32)
+
+    def _gram(self) -> np.ndarray:
+        cached = self.meta.get("_gram")
+        if isinstance(cached, np.ndarray):
+            return cached
+        gram = self.item_factors.astype(np.float64).T @ self.item_factors.astype(np.float64)
+        self.meta["_gram"] = gram  # meta is a mutable dict on a frozen dataclass: a per-process cache
+        return gram
+
+    def scores(self, user_vector: np.ndarray) -> np.ndarray:
+        """Predicted preference (≈0..1) of every model item, in ``items`` order."""
+        return self.item_factors @ user_vector
+
+    # --- persistence ------------------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        """Write atomically: a reader sees the old file or the complete new one, never half."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        header = {
+            "format": FORMAT_VERSION,
+            "version": self.version,
+            "params": self.params.__dict__,
+            "meta": {k: v for k, v in self.meta.items() if not k.startswith("_")},
+        }
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
+            user_ids=self.users.ids,
+            item_ids=self.items.ids,
+            user_factors=self.user_factors,
+            item_factors=self.item_factors,
+            item_support=self.item_support,
+        )
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(buffer.getvalue())
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: Path) -> FactorModel:
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                header = json.loads(bytes(data["header"]).decode())
+                if header.get("format") != FORMAT_VERSION:
+                    raise ModelFileError(f"{path}: unsupported model format {header.get('format')!r}")
+                return cls(
+                    version=str(header["version"]),
+                    users=IdIndex(data["user_ids"].astype(np.int64)),
+                    items=IdIndex(data["item_ids"].astype(np.int64)),
+                    user_factors=data["user_factors"].astype(np.float32),
+                    item_factors=data["item_factors"].astype(np.float32),
+                    item_support=data["item_support"].astype(np.int64),
+                    params=ALSParams(**header["params"]),
+                    meta=dict(header.get("meta", {})),
+                )
+        except ModelFileError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelFileError(f"{path}: {exc}") from exc
+
+
+def fit_als(
+    matrix: sp.csr_matrix, users: IdIndex, items: IdIndex, params: ALSParams, *, version: str
+) -> FactorModel:
+    """Train ALS on a user × item confidence matrix (rows = users)."""
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    model = AlternatingLeastSquares(
+        factors=params.factors,
+        regularization=params.regularization,
+        alpha=params.alpha,
+        iterations=params.iterations,
+        random_state=params.seed,
+        use_cg=False,  # exact Cholesky steps, so fold_in_user reproduces training users' factors
+    )
+    model.fit(matrix, show_progress=False)
+    support = np.asarray((matrix > 0).sum(axis=0)).ravel().astype(np.int64)
+    return FactorModel(
+        version=version,
+        users=users,
+        items=items,
+        user_factors=np.asarray(model.user_factors, dtype=np.float32),
+        item_factors=np.asarray(model.item_factors, dtype=np.float32),
+        item_support=support,
+        params=params,
+        meta={"interactions": int(matrix.nnz)},
+    )

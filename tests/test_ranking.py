@@ -1,0 +1,210 @@
+"""The ranking core on tiny data with known answers. No database: numpy in, numpy out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from recommender.ranking.als import ALSParams, FactorModel, ModelFileError, fit_als
+from recommender.ranking.blend import SOURCES, BlendConfig, Candidates, blend
+from recommender.ranking.diversity import mmr
+from recommender.ranking.explain import closest, top_parts
+from recommender.ranking.geo import distance_decay, haversine_km, weighted_centre
+from recommender.ranking.matrix import IdIndex, build_matrix
+
+
+def checkerboard(users: int = 40, items: int = 30) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Even users like even items, odd users like odd items (implicit's test fixture idea)."""
+    u, i = np.meshgrid(np.arange(users), np.arange(items), indexing="ij")
+    mask = (u % 2) == (i % 2)
+    rng = np.random.default_rng(1)
+    mask &= rng.random(mask.shape) < 0.6  # leave some liked-group items unseen to recommend
+    return u[mask] + 1000, i[mask] + 5000, np.ones(int(mask.sum()), dtype=np.float32)
+
+
+@pytest.fixture(scope="module")
+def model() -> FactorModel:
+    matrix, users, items = build_matrix(*checkerboard())
+    # Two factors: the checkerboard is rank 2, so ALS can represent it exactly.
+    return fit_als(matrix, users, items, ALSParams(factors=2, iterations=20, regularization=0.01), version="test")
+
+
+def test_id_index_maps_known_ids_and_marks_unknown_ones() -> None:
+    index = IdIndex.from_ids([30, 10, 20, 10])
+    assert index.ids.tolist() == [10, 20, 30]
+    assert index.positions([20, 99, 10, 5]).tolist() == [1, -1, 0, -1]
+    assert IdIndex.from_ids([]).positions([1]).tolist() == [-1]
+
+
+def test_matrix_sums_repeated_events_and_drops_net_negative_pairs() -> None:
+    matrix, users, items = build_matrix(
+        np.array([1, 1, 1, 2, 2]), np.array([7, 7, 8, 7, 8]), np.array([1.0, 4.0, -5.0, 2.0, 1.0])
+    )
+    dense = matrix.toarray()
+    assert dense[users.positions([1])[0], items.positions([7])[0]] == 5.0
+    assert dense[users.positions([1])[0], items.positions([8])[0]] == 0.0  # skip/dislike outweighed
+    assert matrix.nnz == 3
+
+
+def test_als_recommends_the_users_own_side_of_the_checkerboard(model: FactorModel) -> None:
+    u, i, w = checkerboard()
+    for user in range(1000, 1040):
+        seen = i[u == user]
+        vector = model.fold_in_user(seen, w[u == user])
+        assert vector is not None
+        scores = model.scores(vector)
+        scores[model.items.positions(seen)] = -np.inf
+        unseen_own_side = sum(1 for item in range(5000, 5030) if item % 2 == user % 2 and item not in seen)
+        top = model.items.ids[np.argsort(-scores)[: min(3, unseen_own_side)]]
+        assert all((item - 5000) % 2 == (user - 1000) % 2 for item in top), (user, top)
+
+
+def test_fold_in_solves_the_als_user_step_exactly(model: FactorModel) -> None:
+    items = np.array([5000, 5002, 5004])
+    conf = np.array([1.0, 3.0, 2.0])
+    x = model.fold_in_user(items, conf)
+    assert x is not None
+    y = model.item_factors.astype(np.float64)
+    c = np.zeros(len(model.items))
+    c[model.items.positions(items)] = model.params.alpha * conf
+    # Gradient of Σ_i c_i(1 − x·y_i)² + Σ_{i∉h}(x·y_i)² + λ|x|²  is zero at the solution.
+    p = (c > 0).astype(float)
+    weight = np.where(c > 0, c, 1.0)
+    grad = -2 * (y.T @ (weight * (p - y @ x))) + 2 * model.params.regularization * x
+    assert np.abs(grad).max() < 1e-3
+
+
+def test_fold_in_reproduces_a_training_users_factors(model: FactorModel) -> None:
+    u, i, w = checkerboard()
+    user = 1003
+    x = model.fold_in_user(i[u == user], w[u == user])
+    trained = model.user_factors[model.users.positions([user])[0]]
+    assert x is not None
+    assert np.corrcoef(x, trained)[0, 1] > 0.99
+
+
+def test_a_history_of_unknown_items_gives_no_user_vector(model: FactorModel) -> None:
+    assert model.fold_in_user(np.array([1, 2]), np.array([1.0, 1.0])) is None
+
+
+def test_saved_model_loads_back_identical(model: FactorModel, tmp_path: Path) -> None:
+    path = tmp_path / "places" / "model.npz"
+    model.save(path)
+    loaded = FactorModel.load(path)
+    assert loaded.version == "test"
+    assert np.array_equal(loaded.item_factors, model.item_factors)
+    assert np.array_equal(loaded.items.ids, model.items.ids)
+    assert loaded.params == model.params
+    assert [p.name for p in path.parent.iterdir()] == ["model.npz"]  # no temp files left behind
+
+
+def test_a_model_with_nan_factors_is_rejected(model: FactorModel) -> None:
+    bad = model.item_factors.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ModelFileError, match="NaN"):
+        FactorModel(model.version, model.users, model.items, model.user_factors, bad, model.item_support, model.params)
+
+
+def test_a_model_whose_id_map_does_not_match_its_factors_is_rejected(model: FactorModel, tmp_path: Path) -> None:
+    with pytest.raises(ModelFileError, match="item factors"):
+        FactorModel(
+            model.version,
+            model.users,
+            IdIndex.from_ids([1, 2, 3]),
+            model.user_factors,
+            model.item_factors,
+            np.zeros(3, dtype=np.int64),
+            model.params,
+        )
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"not a model")
+    with pytest.raises(ModelFileError):
+        FactorModel.load(garbage)
+
+
+def candidates(**overrides: object) -> Candidates:
+    base: dict[str, object] = {
+        "item_ids": np.array([1, 2, 3]),
+        "scores": {s: np.array([0.5, 0.5, 0.5]) for s in SOURCES},
+        "item_support": np.array([50, 50, 50]),
+    }
+    base.update(overrides)
+    return Candidates(**base)  # type: ignore[arg-type]
+
+
+def test_a_user_without_history_gets_no_collaborative_score() -> None:
+    result = blend(candidates(), user_history=0, config=BlendConfig())
+    assert np.all(result.parts["collaborative"] == 0)
+    assert np.all(result.parts["interest"] > 0) and np.all(result.parts["popularity"] > 0)
+
+
+def test_collaborative_weight_grows_with_the_users_history() -> None:
+    config = BlendConfig()
+    few = blend(candidates(), user_history=2, config=config).parts["collaborative"][0]
+    many = blend(candidates(), user_history=50, config=config).parts["collaborative"][0]
+    assert 0 < few < many
+
+
+def test_a_brand_new_item_leans_on_content_not_collaborative_scores() -> None:
+    result = blend(candidates(item_support=np.array([0, 50, 50])), user_history=50, config=BlendConfig())
+    assert result.parts["collaborative"][0] == 0
+    assert result.parts["content"][0] > result.parts["content"][1]
+
+
+def test_parts_always_add_up_to_the_total() -> None:
+    rng = np.random.default_rng(3)
+    c = candidates(
+        scores={s: rng.random(3) for s in SOURCES},
+        distance_km=np.array([0.1, 5.0, np.nan]),
+        multiplier=np.array([1.0, 2.0, 0.5]),
+    )
+    result = blend(c, user_history=4, config=BlendConfig())
+    assert np.allclose(sum(result.parts.values()), result.total)
+
+
+def test_nearer_places_outrank_farther_ones_with_equal_scores() -> None:
+    result = blend(candidates(distance_km=np.array([8.0, 0.3, np.nan])), user_history=3, config=BlendConfig())
+    assert result.total[1] > result.total[0]
+    assert result.parts["distance"][2] == 0  # unknown distance: no penalty
+
+
+def test_missing_and_negative_evidence_adds_nothing() -> None:
+    scores = {s: np.array([np.nan, -0.4, 0.2]) for s in SOURCES}
+    result = blend(candidates(scores=scores), user_history=10, config=BlendConfig())
+    assert result.total[0] == 0 and result.total[1] == 0 and result.total[2] > 0
+
+
+def test_mmr_keeps_near_duplicates_apart() -> None:
+    a = np.array([1.0, 0.0])
+    b = np.array([0.0, 1.0])
+    vectors = np.stack([a, a, b, a])
+    relevance = np.array([1.0, 0.99, 0.8, 0.98])
+    assert mmr(relevance, vectors, k=2, trade_off=0.5).tolist() == [0, 2]
+    assert mmr(relevance, vectors, k=2, trade_off=1.0).tolist() == [0, 1]
+    assert mmr(relevance, None, k=10, trade_off=0.5).tolist() == [0, 1, 3, 2]
+
+
+def test_haversine_and_decay() -> None:
+    d = haversine_km(0.0, 0.0, np.array([0.0, 1.0, np.nan]), np.array([1.0, 0.0, 0.0]))
+    assert d[0] == pytest.approx(111.19, abs=0.05) and d[1] == pytest.approx(111.19, abs=0.05)
+    assert np.isnan(d[2])
+    assert distance_decay(np.array([0.0, 2.0, np.nan]), 2.0).tolist() == [1.0, 0.5, 1.0]
+
+
+def test_usual_area_is_the_weighted_centre_of_visits() -> None:
+    centre = weighted_centre(np.array([37.0, 38.0, np.nan]), np.array([127.0, 127.0, 1.0]), np.array([3, 1, 5]))
+    assert centre == pytest.approx((37.25, 127.0))
+    assert weighted_centre(np.array([np.nan]), np.array([np.nan]), np.array([1])) is None
+
+
+def test_closest_evidence_and_top_parts() -> None:
+    items = np.array([[1.0, 0.0], [0.0, 1.0]])
+    evidence = np.array([[0.0, 1.0], [1.0, 0.0]])
+    index, sim = closest(items, evidence)
+    assert index.tolist() == [1, 0] and sim.tolist() == [1.0, 1.0]
+    none_index, none_sim = closest(items, np.zeros((0, 2)))
+    assert none_index.tolist() == [-1, -1] and np.isnan(none_sim).all()
+    parts = {"content": np.array([0.2]), "interest": np.array([0.5]), "distance": np.array([-0.1])}
+    assert top_parts(parts, 0) == [("interest", 0.5), ("content", 0.2)]
