@@ -248,3 +248,33 @@ class UserProfile(models.Model):
 
     def __str__(self) -> str:
         return f"profile of {self.user_id}"
+
+
+class ItemKind(models.TextChoices):
+    PLACE = "place", "place"
+    CLIP = "clip", "clip"
+
+
+class ModelVersion(models.Model):
+    """A trained ALS model for one item kind. Exactly one per kind is live; switching is one UPDATE."""
+
+    kind = models.CharField(max_length=10, choices=ItemKind.choices)
+    version = models.CharField(max_length=64, unique=True)
+    artifact = models.CharField(max_length=500, help_text="path under MODEL_ARTIFACTS_DIR")
+    is_live = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    training_seconds = models.FloatField(default=0)
+    users = models.PositiveIntegerField(default=0)
+    items = models.PositiveIntegerField(default=0)
+    interactions = models.PositiveIntegerField(default=0)
+    params = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind"], condition=Q(is_live=True), name="modelversion_one_live_per_kind"),
+        ]
+        indexes = [models.Index(fields=["kind", "-created_at"], name="modelversion_kind_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.version}{' (live)' if self.is_live else ''}"

@@ -188,6 +188,27 @@ INTEREST_MAX_KEYWORDS = env_int("INTEREST_MAX_KEYWORDS", 200, minimum=1)
 LLM_MAX_RETRIES = env_int("LLM_MAX_RETRIES", 2, minimum=0, maximum=10)
 LLM_MAX_INPUT_CHARS = env_int("LLM_MAX_INPUT_CHARS", 4000, minimum=100)
 
+# --- Ranking ---------------------------------------------------------------------------------
+ALS_FACTORS = env_int("ALS_FACTORS", 64, minimum=1, maximum=1024)
+ALS_REGULARIZATION = env_float("ALS_REGULARIZATION", 0.05, minimum=0.0)
+ALS_ALPHA = env_float("ALS_ALPHA", 2.0, minimum=0.0)
+ALS_ITERATIONS = env_int("ALS_ITERATIONS", 15, minimum=1, maximum=200)
+TRAIN_EVERY_SECONDS = env_int("TRAIN_EVERY_SECONDS", 6 * 3600, minimum=60)
+# Blend weights (recommender/ranking/blend.py explains each).
+BLEND_COLLABORATIVE = env_float("BLEND_COLLABORATIVE", 1.0, minimum=0.0)
+BLEND_CONTENT = env_float("BLEND_CONTENT", 0.6, minimum=0.0)
+BLEND_INTEREST = env_float("BLEND_INTEREST", 0.6, minimum=0.0)
+BLEND_POPULARITY = env_float("BLEND_POPULARITY", 0.2, minimum=0.0)
+BLEND_USER_HISTORY_HALF = env_float("BLEND_USER_HISTORY_HALF", 5.0, minimum=0.0)
+BLEND_ITEM_SUPPORT_HALF = env_float("BLEND_ITEM_SUPPORT_HALF", 5.0, minimum=0.0)
+GEO_STRENGTH = env_float("GEO_STRENGTH", 0.5, minimum=0.0, maximum=1.0)
+GEO_HALF_KM = env_float("GEO_HALF_KM", 2.0, minimum=0.01)
+FEED_DIVERSITY = env_float("FEED_DIVERSITY", 0.8, minimum=0.0, maximum=1.0)  # MMR trade-off; 1 = off
+FEED_CANDIDATES_PER_SOURCE = env_int("FEED_CANDIDATES_PER_SOURCE", 200, minimum=10, maximum=5000)
+FEED_DEFAULT_RADIUS_KM = env_float("FEED_DEFAULT_RADIUS_KM", 5.0, minimum=0.1)
+# Local time of the places' opening hours ("open now").
+PLACE_TIME_ZONE = env_str("PLACE_TIME_ZONE", "Asia/Seoul")
+
 # --- Model artifacts ------------------------------------------------------------------------
 # A path every process can read (a shared volume in a multi-host deployment).
 MODEL_ARTIFACTS_DIR = Path(env_str("MODEL_ARTIFACTS_DIR", str(DATA_DIR / "models"))).resolve()

@@ -16,3 +16,4 @@ def schedule_sweep(sender: Celery, **kwargs: object) -> None:
     from django.conf import settings
 
     sender.add_periodic_task(float(settings.PIPELINE_SWEEP_SECONDS), sender.signature("workers.tasks.sweep_pending"))
+    sender.add_periodic_task(float(settings.TRAIN_EVERY_SECONDS), sender.signature("workers.tasks.train_models"))

@@ -190,3 +190,21 @@ def sweep_pending() -> dict[str, int]:
             task.delay(ids[start : start + EMBED_BATCH_SIZE])
         enqueued[kind] = len(ids)
     return enqueued
+
+
+# --- training --------------------------------------------------------------------------------
+
+
+@shared_task(soft_time_limit=3600, time_limit=3900)
+def train_models() -> dict[str, str]:
+    """Retrain the ALS model of every item kind that has interactions; publish each new version."""
+    from recommender.models import ItemKind
+    from recommender.training import NotEnoughData, train_model
+
+    outcome = {}
+    for kind in ItemKind:
+        try:
+            outcome[kind.value] = train_model(kind).version
+        except NotEnoughData as exc:
+            outcome[kind.value] = f"skipped: {exc}"
+    return outcome

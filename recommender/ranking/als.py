@@ -157,9 +157,7 @@ class FactorModel:
             raise ModelFileError(f"{path}: {exc}") from exc
 
 
-def fit_als(
-    matrix: sp.csr_matrix, users: IdIndex, items: IdIndex, params: ALSParams, *, version: str
-) -> FactorModel:
+def fit_als(matrix: sp.csr_matrix, users: IdIndex, items: IdIndex, params: ALSParams, *, version: str) -> FactorModel:
     """Train ALS on a user × item confidence matrix (rows = users)."""
     from implicit.cpu.als import AlternatingLeastSquares
 

@@ -85,8 +85,8 @@ def blend(candidates: Candidates, user_history: int, config: BlendConfig) -> Ble
         base = base + contribution
     total = base
     if candidates.distance_km is not None and config.geo_strength > 0:
-        factor = 1.0 - config.geo_strength + config.geo_strength * distance_decay(
-            candidates.distance_km, config.geo_half_km
+        factor = (
+            1.0 - config.geo_strength + config.geo_strength * distance_decay(candidates.distance_km, config.geo_half_km)
         )
         parts["distance"] = total * factor - total
         total = total * factor

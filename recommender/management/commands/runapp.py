@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from places.models import Place
+from recommender.models import ModelVersion
 
 
 class Command(BaseCommand):
@@ -29,6 +30,8 @@ class Command(BaseCommand):
         self.stdout.write("database migrated")
         if not options["no_demo"] and not Place.objects.exists():
             call_command("load_demo", stdout=self.stdout, stderr=self.stderr)
+        if not ModelVersion.objects.exists():
+            call_command("train_model", stdout=self.stdout, stderr=self.stderr)
         self._ensure_demo_admin()
 
         worker = None if options["no_worker"] else self._start_worker()

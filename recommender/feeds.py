@@ -1,0 +1,424 @@
+"""``recommend()``: the feed for one person, for the web UI and the API alike.
+
+Gathers candidates from several sources (ALS, content neighbours of liked items, search
+interests, popular, nearby, place↔clip links), scores every candidate on every source, blends
+with the ranking core, filters, diversifies and attaches the evidence behind each item. Works
+for anyone: without a model, embeddings, history or location it degrades to what it has,
+down to "popular", and an empty catalogue gives an empty feed, never an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+from pgvector.django import CosineDistance
+
+from clips.models import Clip
+from places.hours import is_open_at
+from places.models import Place
+from recommender.models import (
+    ClipKeyword,
+    Interaction,
+    InteractionKind,
+    ItemKind,
+    PlaceKeyword,
+    QueryIntent,
+    SearchQueryKeyword,
+    UserProfile,
+)
+from recommender.ranking.als import FactorModel
+from recommender.ranking.blend import BlendConfig, Candidates, blend
+from recommender.ranking.diversity import mmr
+from recommender.ranking.explain import closest, top_parts
+from recommender.ranking.geo import haversine_km, weighted_centre
+from recommender.training import live_model
+
+# Impressions don't hide an item from the feed; anything the person did with it does.
+IMPRESSION_KINDS = {InteractionKind.VIEW, InteractionKind.CLICK}
+KM_PER_DEGREE_LAT = 111.0
+
+
+@dataclass(frozen=True)
+class FeedRequest:
+    kind: str = ItemKind.PLACE
+    limit: int = 20
+    latitude: float | None = None
+    longitude: float | None = None
+    radius_km: float | None = None
+    open_now: bool = False
+    now: datetime | None = None
+
+
+@dataclass
+class FeedItem:
+    item: Place | Clip
+    score: float
+    parts: dict[str, float]
+    distance_km: float | None
+    reason: dict[str, Any]  # {"code": ..., **details}: the one-line "why", rendered by the UI
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Feed:
+    items: list[FeedItem]
+    model_version: str | None
+    history: int  # distinct items the person engaged with positively
+    origin: str | None  # "request", "usual_area" or None: where distances are measured from
+
+
+@dataclass
+class _History:
+    positive_ids: np.ndarray
+    positive_weights: np.ndarray
+    excluded: set[int]
+
+
+def _item_model(kind: str) -> type[Place] | type[Clip]:
+    return Place if kind == ItemKind.PLACE else Clip
+
+
+def _history(user: AbstractBaseUser | AnonymousUser | None, kind: str) -> _History:
+    empty = _History(np.zeros(0, np.int64), np.zeros(0, np.float32), set())
+    if user is None or not user.is_authenticated:
+        return empty
+    column = "place_id" if kind == ItemKind.PLACE else "clip_id"
+    rows = (
+        Interaction.objects.filter(user_id=user.pk, **{f"{column}__isnull": False})
+        .values(column)
+        .annotate(net=Sum("weight"), engaged=Count("pk", filter=~Q(kind__in=IMPRESSION_KINDS)))
+    )
+    ids, weights, excluded = [], [], set()
+    for row in rows:
+        if row["net"] > 0:
+            ids.append(row[column])
+            weights.append(row["net"])
+        if row["engaged"] or row["net"] <= 0:
+            excluded.add(row[column])
+    return _History(np.asarray(ids, np.int64), np.asarray(weights, np.float32), excluded)
+
+
+def _unit(vector: np.ndarray | None) -> np.ndarray | None:
+    if vector is None:
+        return None
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else None
+
+
+def blend_config() -> BlendConfig:
+    return BlendConfig(
+        collaborative=settings.BLEND_COLLABORATIVE,
+        content=settings.BLEND_CONTENT,
+        interest=settings.BLEND_INTEREST,
+        popularity=settings.BLEND_POPULARITY,
+        user_history_half=settings.BLEND_USER_HISTORY_HALF,
+        item_support_half=settings.BLEND_ITEM_SUPPORT_HALF,
+        geo_strength=settings.GEO_STRENGTH,
+        geo_half_km=settings.GEO_HALF_KM,
+    )
+
+
+def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedRequest) -> Feed:
+    """The ranked, explained feed of ``request.kind`` items for ``user`` (anonymous is fine)."""
+    kind = ItemKind(request.kind)
+    model_cls = _item_model(kind)
+    per_source = settings.FEED_CANDIDATES_PER_SOURCE
+    history = _history(user, kind)
+    model = live_model(kind)
+    user_vector = model.fold_in_user(history.positive_ids, history.positive_weights) if model else None
+
+    liked = list(
+        model_cls.objects.filter(pk__in=history.positive_ids.tolist(), embedding__isnull=False).values_list(
+            "pk", "embedding"
+        )
+    )
+    liked_ids = [pk for pk, _ in liked]
+    liked_vectors = np.asarray([v for _, v in liked], dtype=np.float32).reshape(-1, settings.EMBEDDING_DIMENSIONS)
+    weight_of = dict(zip(history.positive_ids.tolist(), history.positive_weights.tolist(), strict=True))
+    centroid = _unit(np.average(liked_vectors, axis=0, weights=[weight_of[pk] for pk in liked_ids])) if liked else None
+    interest = None
+    if user is not None and user.is_authenticated:
+        stored = UserProfile.objects.filter(user_id=user.pk).values_list("interest_embedding", flat=True).first()
+        interest = _unit(np.asarray(stored, dtype=np.float32)) if stored is not None else None
+
+    origin_name, origin = _origin(request, kind, history)
+    pool = model_cls.objects.filter(is_active=True).exclude(pk__in=history.excluded)
+    ids: set[int] = set()
+    if user_vector is not None and model is not None:
+        ids.update(_top_model_items(model, model.scores(user_vector), history.excluded, per_source))
+    for vector in (centroid, interest):
+        if vector is not None:
+            nearest = pool.filter(embedding__isnull=False).order_by(CosineDistance("embedding", vector))
+            ids.update(nearest.values_list("pk", flat=True)[:per_source])
+    ids.update(_popular(kind, model, pool, history.excluded, per_source))
+    if origin is not None:
+        radius = request.radius_km or settings.FEED_DEFAULT_RADIUS_KM
+        ids.update(_nearby(kind, pool, origin, radius).values_list("pk", flat=True)[:per_source])
+    ids.update(_linked(kind, history, pool)[:per_source])
+    if not ids:
+        ids.update(pool.order_by("-pk").values_list("pk", flat=True)[:per_source])
+
+    rows = list(_with_coordinates(kind, pool.filter(pk__in=ids)))
+    if not rows:
+        return Feed([], model.version if model else None, len(history.positive_ids), origin_name)
+    item_ids = np.asarray([r.pk for r in rows], dtype=np.int64)
+    dims = settings.EMBEDDING_DIMENSIONS
+    vectors = np.zeros((len(rows), dims), dtype=np.float32)
+    has_vector = np.zeros(len(rows), dtype=bool)
+    for i, row in enumerate(rows):
+        if row.embedding is not None:
+            vectors[i] = row.embedding
+            has_vector[i] = True
+    lats = np.asarray([r.lat if r.lat is not None else np.nan for r in rows], dtype=np.float64)
+    lons = np.asarray([r.lon if r.lon is not None else np.nan for r in rows], dtype=np.float64)
+
+    support = _support(kind, model, item_ids)
+    scores: dict[str, np.ndarray] = {
+        "popularity": np.log1p(support) / np.log1p(max(float(support.max()), 1.0)),
+    }
+    if user_vector is not None and model is not None:
+        positions = model.items.positions(item_ids)
+        all_scores = model.scores(user_vector)
+        scores["collaborative"] = np.where(positions >= 0, all_scores[np.clip(positions, 0, None)], np.nan)
+    if centroid is not None:
+        scores["content"] = np.where(has_vector, vectors @ centroid, np.nan)
+    if interest is not None:
+        scores["interest"] = np.where(has_vector, vectors @ interest, np.nan)
+    distance = haversine_km(origin[0], origin[1], lats, lons) if origin is not None else None
+    model_support = _model_support(model, item_ids)
+    blended = blend(
+        Candidates(item_ids, scores, model_support, distance_km=distance), len(history.positive_ids), blend_config()
+    )
+
+    keep = np.ones(len(rows), dtype=bool)
+    if request.radius_km is not None and distance is not None:
+        keep &= ~np.isnan(distance) & (distance <= request.radius_km)
+    if request.open_now and kind == ItemKind.PLACE:
+        local = (request.now or timezone.now()).astimezone(ZoneInfo(settings.PLACE_TIME_ZONE))
+        keep &= np.asarray([is_open_at(r.opening_hours, local) is not False for r in rows])
+    kept = np.flatnonzero(keep)
+    order = mmr(blended.total[kept], vectors[kept], request.limit, settings.FEED_DIVERSITY)
+    picked = kept[order]
+
+    evidence = _Evidence(user, kind, liked_ids, liked_vectors, vectors[picked], item_ids[picked])
+    items = []
+    for rank, index in enumerate(picked):
+        parts = {name: float(values[index]) for name, values in blended.parts.items()}
+        d = float(distance[index]) if distance is not None and not np.isnan(distance[index]) else None
+        proof = evidence.for_item(rank)
+        items.append(
+            FeedItem(
+                item=rows[index],
+                score=float(blended.total[index]),
+                parts=parts,
+                distance_km=d,
+                reason=_reason(top_parts(blended.parts, int(index)), proof, d),
+                evidence=proof,
+            )
+        )
+    return Feed(items, model.version if model else None, len(history.positive_ids), origin_name)
+
+
+def _origin(request: FeedRequest, kind: str, history: _History) -> tuple[str | None, tuple[float, float] | None]:
+    """Where distances count from: the request's location, else where the person usually goes."""
+    if request.latitude is not None and request.longitude is not None:
+        return "request", (request.latitude, request.longitude)
+    if not len(history.positive_ids):
+        return None, None
+    liked = history.positive_ids.tolist()
+    if kind == ItemKind.PLACE:
+        rows = list(
+            Place.objects.filter(pk__in=liked, latitude__isnull=False).values_list("pk", "latitude", "longitude")
+        )
+    else:
+        rows = list(
+            Clip.objects.filter(pk__in=liked, place__latitude__isnull=False).values_list(
+                "pk", "place__latitude", "place__longitude"
+            )
+        )
+    weight_of = dict(zip(history.positive_ids.tolist(), history.positive_weights.tolist(), strict=True))
+    if not rows:
+        return None, None
+    centre = weighted_centre(
+        np.asarray([r[1] for r in rows]), np.asarray([r[2] for r in rows]), np.asarray([weight_of[r[0]] for r in rows])
+    )
+    return ("usual_area", centre) if centre is not None else (None, None)
+
+
+def _top_model_items(model: FactorModel, scores: np.ndarray, excluded: set[int], n: int) -> list[int]:
+    order = np.argsort(-scores)
+    top = [int(model.items.ids[i]) for i in order[: n + len(excluded)]]
+    return [pk for pk in top if pk not in excluded][:n]
+
+
+def _model_support(model: FactorModel | None, item_ids: np.ndarray) -> np.ndarray:
+    if model is None:
+        return np.zeros(len(item_ids))
+    positions = model.items.positions(item_ids)
+    return np.where(positions >= 0, model.item_support[np.clip(positions, 0, None)], 0).astype(np.float64)
+
+
+def _support(kind: str, model: FactorModel | None, item_ids: np.ndarray) -> np.ndarray:
+    """How many people engaged with each item: from the model, or counted (no model yet)."""
+    if model is not None:
+        return _model_support(model, item_ids)
+    column = "place_id" if kind == ItemKind.PLACE else "clip_id"
+    counts = dict(
+        Interaction.objects.filter(**{f"{column}__in": item_ids.tolist()}, weight__gt=0)
+        .values(column)
+        .annotate(n=Count("user_id", distinct=True))
+        .values_list(column, "n")
+    )
+    return np.asarray([counts.get(int(pk), 0) for pk in item_ids], dtype=np.float64)
+
+
+def _popular(kind: str, model: FactorModel | None, pool: Any, excluded: set[int], n: int) -> list[int]:
+    if model is not None:
+        return _top_model_items(model, model.item_support.astype(np.float64), excluded, n)
+    related = "interactions"
+    return list(
+        pool.annotate(n=Count(f"{related}__user_id", distinct=True, filter=Q(**{f"{related}__weight__gt": 0})))
+        .order_by("-n", "-pk")
+        .values_list("pk", flat=True)[:n]
+    )
+
+
+def _nearby(kind: str, pool: Any, origin: tuple[float, float], radius_km: float) -> Any:
+    lat, lon = origin
+    dlat = radius_km / KM_PER_DEGREE_LAT
+    dlon = radius_km / (KM_PER_DEGREE_LAT * max(np.cos(np.radians(lat)), 0.01))
+    prefix = "" if kind == ItemKind.PLACE else "place__"
+    return pool.filter(
+        **{
+            f"{prefix}latitude__range": (lat - dlat, lat + dlat),
+            f"{prefix}longitude__range": (lon - dlon, lon + dlon),
+        }
+    ).order_by("-pk")
+
+
+def _linked(kind: str, history: _History, pool: Any) -> list[int]:
+    """Places seen in clips the person liked; clips about places the person liked."""
+    liked = history.positive_ids.tolist()
+    if not liked:
+        return []
+    if kind == ItemKind.PLACE:
+        place_ids = Clip.objects.filter(pk__in=liked, place__isnull=False).values_list("place_id", flat=True)
+        return list(pool.filter(pk__in=place_ids).values_list("pk", flat=True))
+    return list(pool.filter(place_id__in=liked).values_list("pk", flat=True))
+
+
+def _with_coordinates(kind: str, queryset: Any) -> list[Any]:
+    """Candidate objects with ``lat``/``lon`` attributes (a clip takes its place's)."""
+    if kind == ItemKind.CLIP:
+        queryset = queryset.select_related("place")
+    out = []
+    for obj in queryset:
+        place = obj if kind == ItemKind.PLACE else obj.place
+        obj.lat = place.latitude if place is not None else None
+        obj.lon = place.longitude if place is not None else None
+        if kind == ItemKind.CLIP:
+            obj.opening_hours = {}
+        out.append(obj)
+    return out
+
+
+class _Evidence:
+    """Looks up, in a fixed number of queries, what explains each picked item."""
+
+    def __init__(
+        self,
+        user: AbstractBaseUser | AnonymousUser | None,
+        kind: str,
+        liked_ids: list[int],
+        liked_vectors: np.ndarray,
+        vectors: np.ndarray,
+        item_ids: np.ndarray,
+    ) -> None:
+        self.kind = kind
+        self.item_ids = item_ids
+        self.similar_index, self.similar_sim = closest(vectors, liked_vectors)
+        model_cls = _item_model(kind)
+        name_field = "name" if kind == ItemKind.PLACE else "title"
+        self.liked_names = dict(model_cls.objects.filter(pk__in=liked_ids).values_list("pk", name_field))
+        self.liked_ids = liked_ids
+        self.queries: list[tuple[int, str]] = []
+        query_vectors: list[np.ndarray] = []
+        user_keywords: set[int] = set()
+        if user is not None and user.is_authenticated:
+            links = (
+                SearchQueryKeyword.objects.filter(
+                    query__user_id=user.pk, query__intent=QueryIntent.INTEREST, keyword__embedding__isnull=False
+                )
+                .order_by("-query__created_at")
+                .values_list("query_id", "query__text", "keyword_id", "keyword__embedding")[:100]
+            )
+            grouped: dict[int, tuple[str, list[np.ndarray]]] = {}
+            for query_id, text, keyword_id, embedding in links:
+                grouped.setdefault(query_id, (text, []))[1].append(np.asarray(embedding))
+                user_keywords.add(keyword_id)
+            for query_id, (text, vecs) in grouped.items():
+                mean = _unit(np.mean(vecs, axis=0))
+                if mean is not None:
+                    self.queries.append((query_id, text))
+                    query_vectors.append(mean)
+        query_matrix = np.asarray(query_vectors, dtype=np.float32).reshape(-1, vectors.shape[1])
+        self.query_index, self.query_sim = closest(vectors, query_matrix)
+        link_model = PlaceKeyword if kind == ItemKind.PLACE else ClipKeyword
+        item_field = "place_id" if kind == ItemKind.PLACE else "clip_id"
+        if liked_ids:
+            user_keywords.update(
+                link_model.objects.filter(**{f"{item_field}__in": liked_ids}, weight__gt=0).values_list(
+                    "keyword_id", flat=True
+                )
+            )
+        self.keywords: dict[int, list[tuple[int, str]]] = {}
+        item_links = link_model.objects.filter(
+            **{f"{item_field}__in": item_ids.tolist()}, keyword__is_hidden=False, weight__gt=0
+        )
+        for item_id, keyword_id, text, tag in item_links.order_by("-weight").values_list(
+            item_field, "keyword_id", "keyword__text", "keyword__tag_en"
+        ):
+            self.keywords.setdefault(item_id, []).append((keyword_id, tag or text))
+        self.user_keywords = user_keywords
+
+    def for_item(self, rank: int) -> dict[str, Any]:
+        proof: dict[str, Any] = {}
+        if self.similar_index[rank] >= 0:
+            liked_id = self.liked_ids[self.similar_index[rank]]
+            proof["similar_to"] = {
+                "id": liked_id,
+                "name": self.liked_names.get(liked_id, ""),
+                "similarity": round(float(self.similar_sim[rank]), 3),
+            }
+        if self.query_index[rank] >= 0:
+            query_id, text = self.queries[self.query_index[rank]]
+            proof["search"] = {"id": query_id, "text": text, "similarity": round(float(self.query_sim[rank]), 3)}
+        labels = self.keywords.get(int(self.item_ids[rank]), [])
+        shared = [label for keyword_id, label in labels if keyword_id in self.user_keywords]
+        proof["shared_keywords"] = list(dict.fromkeys(shared))[:5]
+        proof["keywords"] = list(dict.fromkeys(label for _, label in labels))[:5]
+        return proof
+
+
+def _reason(parts: list[tuple[str, float]], proof: dict[str, Any], distance_km: float | None) -> dict[str, Any]:
+    """The one-line "why" of an item, from its largest score part and the evidence for it."""
+    for name, _ in parts:
+        if name == "interest" and "search" in proof:
+            return {"code": "search", "query": proof["search"]["text"], "keywords": proof["shared_keywords"]}
+        if name == "content" and "similar_to" in proof:
+            return {"code": "similar", "item": proof["similar_to"]["name"], "keywords": proof["shared_keywords"]}
+        if name == "collaborative":
+            return {"code": "collaborative", "keywords": proof["shared_keywords"]}
+        if name == "popularity":
+            break
+    if distance_km is not None and distance_km < 1.5:
+        return {"code": "nearby", "distance_km": round(distance_km, 1), "keywords": proof["keywords"]}
+    return {"code": "popular", "keywords": proof["keywords"]}

@@ -1,0 +1,138 @@
+"""Training ALS models from interactions, publishing them, and serving the live one.
+
+Artifacts are files under MODEL_ARTIFACTS_DIR (a path every web and worker process can read);
+the database row says which version is live, so switching (or rolling back) is one UPDATE and
+every process picks it up on its next request.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from recommender.models import ItemKind, ModelVersion
+from recommender.ranking.als import ALSParams, FactorModel, ModelFileError, fit_als
+from recommender.ranking.matrix import build_matrix
+
+logger = logging.getLogger(__name__)
+
+ITEM_COLUMN = {ItemKind.PLACE: "place_id", ItemKind.CLIP: "clip_id"}
+
+
+class NotEnoughData(Exception):
+    """There are no interactions of this kind to train on yet."""
+
+
+def interaction_arrays(kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(user ids, item ids, weights) of every interaction with items of ``kind``."""
+    column = ITEM_COLUMN[ItemKind(kind)]
+    # A plain cursor: building model instances for millions of rows would dominate training time.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT user_id, {column}, weight FROM recommender_interaction WHERE {column} IS NOT NULL"  # noqa: S608
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
+    data = np.asarray(rows, dtype=np.float64)
+    return data[:, 0].astype(np.int64), data[:, 1].astype(np.int64), data[:, 2].astype(np.float32)
+
+
+def default_params() -> ALSParams:
+    return ALSParams(
+        factors=settings.ALS_FACTORS,
+        regularization=settings.ALS_REGULARIZATION,
+        alpha=settings.ALS_ALPHA,
+        iterations=settings.ALS_ITERATIONS,
+    )
+
+
+def train_model(kind: str, params: ALSParams | None = None, *, publish_it: bool = True) -> ModelVersion:
+    """Train ALS on all interactions of ``kind``, save the artifact, record it, optionally go live."""
+    params = params or default_params()
+    started = time.perf_counter()
+    user_ids, item_ids, weights = interaction_arrays(kind)
+    matrix, users, items = build_matrix(user_ids, item_ids, weights)
+    if matrix.nnz == 0:
+        raise NotEnoughData(f"no positive {kind} interactions to train on")
+    version = f"{kind}-{timezone.now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
+    model = fit_als(matrix, users, items, params, version=version)
+    relative = Path(kind) / f"{version}.npz"
+    model.save(settings.MODEL_ARTIFACTS_DIR / relative)
+    row = ModelVersion.objects.create(
+        kind=kind,
+        version=version,
+        artifact=str(relative),
+        training_seconds=time.perf_counter() - started,
+        users=len(users),
+        items=len(items),
+        interactions=int(matrix.nnz),
+        params=asdict(params),
+    )
+    if publish_it:
+        publish(row)
+    return row
+
+
+def publish(row: ModelVersion) -> None:
+    """Make ``row`` the live model of its kind, after checking its artifact loads cleanly.
+
+    Raises ModelFileError (and changes nothing) for a broken artifact.
+    """
+    _load(row.version, row.artifact)
+    with transaction.atomic():
+        ModelVersion.objects.select_for_update().filter(kind=row.kind, is_live=True).update(is_live=False)
+        ModelVersion.objects.filter(pk=row.pk).update(is_live=True)
+    row.is_live = True
+
+
+# --- serving ---------------------------------------------------------------------------------
+
+_cache: OrderedDict[str, FactorModel] = OrderedDict()
+_cache_lock = threading.Lock()
+_last_good: dict[str, FactorModel] = {}
+CACHE_SIZE = 4  # a couple of versions per kind: the live one and the one being replaced
+
+
+def _load(version: str, artifact: str) -> FactorModel:
+    with _cache_lock:
+        if version in _cache:
+            _cache.move_to_end(version)
+            return _cache[version]
+    model = FactorModel.load(settings.MODEL_ARTIFACTS_DIR / artifact)
+    if model.version != version:
+        raise ModelFileError(f"{artifact} holds version {model.version}, expected {version}")
+    with _cache_lock:
+        _cache[version] = model
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return model
+
+
+def live_model(kind: str) -> FactorModel | None:
+    """The live model of ``kind`` (None before the first training).
+
+    A live artifact that fails to load is logged and the last good model of this process keeps
+    serving, so a bad publish degrades nothing.
+    """
+    row = ModelVersion.objects.filter(kind=kind, is_live=True).values_list("version", "artifact").first()
+    if row is None:
+        return None
+    version, artifact = row
+    try:
+        model = _load(version, artifact)
+    except ModelFileError as exc:
+        logger.error("live %s model %s unusable, keeping the previous one: %s", kind, version, exc)
+        return _last_good.get(kind)
+    _last_good[kind] = model
+    return model

@@ -1,0 +1,266 @@
+"""recommend(): the feed a person gets, on the real database with synthetic known embeddings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from pytest_django.fixtures import Settings
+
+from clips.models import Clip
+from places.models import Place
+from recommender.feeds import FeedRequest, recommend
+from recommender.models import Interaction, InteractionKind, Keyword, ModelVersion, QueryIntent, UserProfile
+from recommender.ranking.als import ModelFileError
+from recommender.training import live_model, publish, train_model
+from tests.factories import ClipFactory, InteractionFactory, PlaceFactory, SearchQueryFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+DIMS = 384
+
+
+def direction(axis: int, noise: float = 0.0, seed: int = 0) -> np.ndarray:
+    """A unit vector mostly along ``axis``: items on the same axis are 'about the same thing'."""
+    v = np.zeros(DIMS, dtype=np.float32)
+    v[axis] = 1.0
+    if noise:
+        v += noise * np.random.default_rng(seed).normal(size=DIMS).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+@pytest.fixture(autouse=True)
+def artifacts(settings: Settings, tmp_path: Path) -> None:
+    settings.MODEL_ARTIFACTS_DIR = tmp_path / "models"
+    settings.FEED_DIVERSITY = 1.0  # plain ranking unless a test is about diversity
+
+
+def cafe(name: str, seed: int, **kwargs: Any) -> Place:
+    return PlaceFactory(name=name, category="cafe", embedding=direction(0, 0.02, seed), **kwargs)
+
+
+def museum(name: str, seed: int, **kwargs: Any) -> Place:
+    return PlaceFactory(name=name, category="museum", embedding=direction(1, 0.02, seed), **kwargs)
+
+
+def like(user: Any, item: Place | Clip, kind: str = InteractionKind.LIKE, **kwargs: Any) -> Interaction:
+    if isinstance(item, Place):
+        return InteractionFactory(user=user, place=item, kind=kind, **kwargs)
+    return InteractionFactory(user=user, place=None, clip=item, kind=kind, **kwargs)
+
+
+def names(feed: Any) -> list[str]:
+    return [entry.item.name if isinstance(entry.item, Place) else entry.item.title for entry in feed.items]
+
+
+def test_an_empty_catalogue_gives_an_empty_feed_not_an_error() -> None:
+    feed = recommend(AnonymousUser(), FeedRequest())
+    assert feed.items == [] and feed.model_version is None
+
+
+def test_an_anonymous_visitor_gets_the_most_popular_places_first() -> None:
+    _quiet, busy, busiest = cafe("quiet", 1), cafe("busy", 2), cafe("busiest", 3)
+    for i in range(3):
+        like(UserFactory(), busiest)
+        if i < 2:
+            like(UserFactory(), busy)
+    feed = recommend(None, FeedRequest(limit=3))
+    assert names(feed) == ["busiest", "busy", "quiet"]
+    assert feed.items[0].reason["code"] == "popular"
+
+
+def test_a_new_user_with_only_searches_gets_a_feed_from_their_searches() -> None:
+    alice = UserFactory(username="alice")
+    for i in range(3):
+        museum(f"museum {i}", i)
+        cafe(f"cafe {i}", 10 + i)
+    for i in range(3):  # museums are more popular: interest must win anyway
+        like(UserFactory(), Place.objects.get(name=f"museum {i}"))
+    query = SearchQueryFactory(user=alice, text="한강 뷰 카페", intent=QueryIntent.INTEREST)
+    keyword = Keyword.objects.create(text="카페", language="ko", tag_en="cafe", embedding=direction(0))
+    query.keyword_links.create(keyword=keyword, weight=1.0)
+    UserProfile.objects.create(user=alice, interest_embedding=direction(0))
+
+    feed = recommend(alice, FeedRequest(limit=3))
+
+    assert all(name.startswith("cafe") for name in names(feed))
+    assert feed.items[0].reason == {"code": "search", "query": "한강 뷰 카페", "keywords": []}
+    assert feed.items[0].evidence["search"]["text"] == "한강 뷰 카페"
+    assert feed.history == 0
+
+
+def test_someone_who_liked_cafes_gets_other_cafes_and_never_the_ones_they_liked() -> None:
+    bob = UserFactory(username="bob")
+    liked = cafe("Onion", 1)
+    like(bob, liked, InteractionKind.SAVE)
+    for i in range(3):
+        cafe(f"cafe {i}", 10 + i)
+        museum(f"museum {i}", 20 + i)
+        like(UserFactory(), Place.objects.get(name=f"museum {i}"))
+
+    feed = recommend(bob, FeedRequest(limit=3))
+
+    assert "Onion" not in names(feed)
+    assert all(name.startswith("cafe") for name in names(feed))
+    assert feed.items[0].reason["code"] == "similar" and feed.items[0].reason["item"] == "Onion"
+    assert feed.items[0].evidence["similar_to"]["name"] == "Onion"
+
+
+def test_disliked_places_never_come_back_but_merely_viewed_ones_may() -> None:
+    carol = UserFactory(username="carol")
+    disliked, viewed = cafe("disliked", 1), cafe("viewed", 2)
+    like(carol, disliked, InteractionKind.DISLIKE)
+    like(carol, viewed, InteractionKind.VIEW)
+    feed = recommend(carol, FeedRequest(limit=10))
+    assert "disliked" not in names(feed)
+    assert "viewed" in names(feed)
+
+
+def test_every_items_score_parts_add_up_to_its_score() -> None:
+    dave = UserFactory()
+    like(dave, cafe("a", 1))
+    for i in range(5):
+        cafe(f"c{i}", 10 + i)
+    feed = recommend(dave, FeedRequest(latitude=37.55, longitude=126.92))
+    assert feed.items
+    for entry in feed.items:
+        assert sum(entry.parts.values()) == pytest.approx(entry.score)
+        assert set(entry.parts) >= {"collaborative", "content", "interest", "popularity", "distance", "curator"}
+
+
+def test_a_radius_keeps_only_places_within_it_and_reports_their_distance() -> None:
+    cafe("near", 1, latitude=37.5500, longitude=126.9200)
+    cafe("far", 2, latitude=37.6500, longitude=126.9200)  # ~11 km north
+    cafe("unknown", 3, latitude=None, longitude=None)
+    feed = recommend(None, FeedRequest(latitude=37.55, longitude=126.92, radius_km=2))
+    assert names(feed) == ["near"]
+    assert feed.items[0].distance_km == pytest.approx(0.0, abs=0.01)
+    assert feed.origin == "request"
+
+
+def test_without_a_location_distances_count_from_where_the_user_usually_goes() -> None:
+    erin = UserFactory()
+    home = cafe("home", 1, latitude=37.55, longitude=126.92)
+    like(erin, home, InteractionKind.VISIT)
+    cafe("around the corner", 2, latitude=37.551, longitude=126.921)
+    cafe("across town", 3, latitude=37.40, longitude=127.10)
+    feed = recommend(erin, FeedRequest(limit=2))
+    assert feed.origin == "usual_area"
+    assert names(feed)[0] == "around the corner"
+
+
+def test_open_now_drops_closed_places_and_keeps_ones_with_unknown_hours() -> None:
+    every_day = {day: [["09:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    late = {day: [["18:00", "02:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    cafe("day cafe", 1, opening_hours=every_day)
+    cafe("night bar", 2, opening_hours=late)
+    cafe("no hours", 3)
+    # 23:30 on a Wednesday in Seoul
+    at = dt.datetime(2026, 11, 25, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+    feed = recommend(None, FeedRequest(open_now=True, now=at))
+    assert sorted(names(feed)) == ["night bar", "no hours"]
+
+
+def test_a_trained_model_adds_collaborative_scores_and_its_version() -> None:
+    places = [cafe(f"p{i}", i) for i in range(6)]
+    fans = [UserFactory() for _ in range(6)]
+    for fan in fans:  # everyone who liked p0 also liked p1
+        like(fan, places[0])
+        like(fan, places[1])
+    frank = UserFactory(username="frank")
+    like(frank, places[0])
+    row = train_model("place")
+
+    feed = recommend(frank, FeedRequest(limit=3))
+
+    assert feed.model_version == row.version
+    assert names(feed)[0] == "p1"
+    assert feed.items[0].parts["collaborative"] > 0
+
+
+def test_new_interactions_count_in_the_next_feed_without_retraining() -> None:
+    places = [cafe(f"p{i}", i) for i in range(4)]
+    for _ in range(5):
+        fan = UserFactory()
+        like(fan, places[2])
+        like(fan, places[3])
+    train_model("place")
+    gina = UserFactory()
+    before = recommend(gina, FeedRequest()).items
+    assert all(entry.parts["collaborative"] == 0 for entry in before)
+    like(gina, places[2])  # after training
+    after = recommend(gina, FeedRequest(limit=1))
+    assert names(after) == ["p3"] and after.items[0].parts["collaborative"] > 0
+
+
+def test_publishing_a_broken_model_keeps_the_previous_one_live(settings: Settings) -> None:
+    for i in range(3):
+        like(UserFactory(), cafe(f"p{i}", i))
+    good = train_model("place")
+    bad = train_model("place", publish_it=False)
+    (settings.MODEL_ARTIFACTS_DIR / bad.artifact).write_bytes(b"corrupt")
+
+    with pytest.raises(ModelFileError):
+        publish(bad)
+
+    assert ModelVersion.objects.get(is_live=True).version == good.version
+    model = live_model("place")
+    assert model is not None and model.version == good.version
+
+
+def test_switching_the_live_model_is_picked_up_by_the_next_request() -> None:
+    for i in range(3):
+        like(UserFactory(), cafe(f"p{i}", i))
+    first = train_model("place")
+    second = train_model("place")
+    assert ModelVersion.objects.filter(is_live=True).count() == 1
+    assert recommend(None, FeedRequest()).model_version == second.version
+    publish(first)  # roll back
+    assert recommend(None, FeedRequest()).model_version == first.version
+
+
+def test_clips_about_places_someone_liked_come_into_their_clip_feed() -> None:
+    hana = UserFactory()
+    place = cafe("Onion", 1)
+    like(hana, place)
+    ClipFactory(title="Onion tour", place=place)
+    ClipFactory(title="unrelated")
+    liked_clip = ClipFactory(title="watched", place=place)
+    like(hana, liked_clip, InteractionKind.WATCH, watched_fraction=1.0)
+    feed = recommend(hana, FeedRequest(kind="clip"))
+    assert "Onion tour" in names(feed)
+    assert "watched" not in names(feed)
+
+
+def test_diversity_brings_a_different_item_into_the_top_of_the_feed(settings: Settings) -> None:
+    ivan = UserFactory()
+    like(ivan, cafe("liked café", 0))
+    like(ivan, cafe("liked café 2", 1))
+    like(ivan, PlaceFactory(name="liked bakery", embedding=direction(2)))
+    for i in range(5):  # near-duplicates of what Ivan likes most
+        PlaceFactory(name=f"same {i}", embedding=direction(0, 0.005, 100 + i))
+    PlaceFactory(name="different", embedding=direction(2, 0.005, 7))  # his other taste
+    museum("museum", 50)
+    settings.FEED_DIVERSITY = 1.0
+    assert names(recommend(ivan, FeedRequest(limit=2)))[1].startswith("same")
+    settings.FEED_DIVERSITY = 0.5
+    assert "different" in names(recommend(ivan, FeedRequest(limit=2)))
+
+
+def test_the_feed_takes_a_bounded_number_of_queries(django_assert_max_num_queries: Any) -> None:
+    judy = UserFactory()
+    places = [cafe(f"p{i}", i, latitude=37.55 + i / 1000, longitude=126.92) for i in range(30)]
+    for p in places[:5]:
+        like(judy, p)
+    query = SearchQueryFactory(user=judy, intent=QueryIntent.INTEREST)
+    keyword = Keyword.objects.create(text="cafe", language="en", embedding=direction(0))
+    query.keyword_links.create(keyword=keyword)
+    UserProfile.objects.create(user=judy, interest_embedding=direction(0))
+    train_model("place")
+    with django_assert_max_num_queries(16):
+        feed = recommend(judy, FeedRequest(limit=20, latitude=37.55, longitude=126.92))
+    assert len(feed.items) == 20

@@ -1,0 +1,51 @@
+"""Training from the command line and from the scheduled task."""
+
+from __future__ import annotations
+
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from pytest_django.fixtures import Settings
+
+from recommender.models import InteractionKind, ModelVersion
+from tests.factories import ClipFactory, InteractionFactory, PlaceFactory
+from workers.tasks import train_models
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def artifacts(settings: Settings, tmp_path: Path) -> None:
+    settings.MODEL_ARTIFACTS_DIR = tmp_path / "models"
+
+
+def test_train_model_command_trains_and_publishes_each_kind_with_data(tmp_path: Path) -> None:
+    for _ in range(3):
+        InteractionFactory(place=PlaceFactory())
+    out = StringIO()
+    call_command("train_model", stdout=out)
+    text = out.getvalue()
+    assert "place: place-" in text and "(live)" in text
+    assert "clip: no positive clip interactions" in text
+    live = ModelVersion.objects.get(is_live=True)
+    assert live.kind == "place" and live.interactions == 3 and live.users == 3
+    assert (tmp_path / "models" / live.artifact).is_file()
+
+
+def test_no_publish_keeps_the_live_model() -> None:
+    InteractionFactory(place=PlaceFactory())
+    call_command("train_model", "place", stdout=StringIO())
+    live = ModelVersion.objects.get(is_live=True)
+    call_command("train_model", "place", "--no-publish", stdout=StringIO())
+    assert ModelVersion.objects.count() == 2
+    assert ModelVersion.objects.get(is_live=True) == live
+
+
+def test_the_scheduled_task_trains_every_kind() -> None:
+    InteractionFactory(place=PlaceFactory())
+    InteractionFactory(place=None, clip=ClipFactory(), kind=InteractionKind.WATCH, watched_fraction=0.9)
+    outcome = train_models()
+    assert outcome["place"].startswith("place-") and outcome["clip"].startswith("clip-")
+    assert ModelVersion.objects.filter(is_live=True).count() == 2
