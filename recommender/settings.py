@@ -9,6 +9,7 @@ process still runs the same task code without Redis.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -206,6 +207,8 @@ GEO_HALF_KM = env_float("GEO_HALF_KM", 2.0, minimum=0.01)
 FEED_DIVERSITY = env_float("FEED_DIVERSITY", 0.8, minimum=0.0, maximum=1.0)  # MMR trade-off; 1 = off
 FEED_CANDIDATES_PER_SOURCE = env_int("FEED_CANDIDATES_PER_SOURCE", 200, minimum=10, maximum=5000)
 FEED_DEFAULT_RADIUS_KM = env_float("FEED_DEFAULT_RADIUS_KM", 5.0, minimum=0.1)
+# Client timestamps may run this far ahead of the server's clock before an event is refused.
+INTERACTION_MAX_CLOCK_SKEW = timedelta(seconds=env_int("INTERACTION_MAX_CLOCK_SKEW_SECONDS", 300, minimum=0))
 # Local time of the places' opening hours ("open now").
 PLACE_TIME_ZONE = env_str("PLACE_TIME_ZONE", "Asia/Seoul")
 

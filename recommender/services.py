@@ -1,0 +1,150 @@
+"""The one place each write action lives, shared by the web UI, the API, the admin and tasks.
+
+Read-side entry points are re-exported here too, so callers import actions from one module.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from clips.models import Clip
+from places.models import Place
+from recommender.feeds import Feed, FeedRequest, recommend
+from recommender.keywords import recency_weight
+from recommender.models import (
+    Interaction,
+    InteractionKind,
+    PlaceKeyword,
+    QueryIntent,
+    ReviewKeyword,
+    SearchQuery,
+    SearchQueryKeyword,
+    interaction_weight,
+)
+
+__all__ = [
+    "Feed",
+    "FeedRequest",
+    "InvalidAction",
+    "interest_profile",
+    "recommend",
+    "record_interaction",
+    "record_search",
+]
+
+MAX_SEARCH_LENGTH = 500
+
+
+class InvalidAction(ValueError):
+    """The action cannot be recorded as asked; the message says why, for a 400 response."""
+
+
+def record_interaction(
+    user: User,
+    item: Place | Clip,
+    kind: str,
+    *,
+    watched_fraction: float | None = None,
+    occurred_at: datetime | None = None,
+    idempotency_key: str | None = None,
+    source: str = "app",
+) -> tuple[Interaction, bool]:
+    """Record one event; returns (interaction, created). A repeated idempotency key is a no-op."""
+    if kind not in InteractionKind.values:
+        raise InvalidAction(f"unknown interaction kind {kind!r}; use one of {', '.join(InteractionKind.values)}")
+    if kind == InteractionKind.WATCH:
+        if not isinstance(item, Clip):
+            raise InvalidAction("only clips can be watched")
+        if watched_fraction is None or not (0.0 <= watched_fraction <= 1.0) or math.isnan(watched_fraction):
+            raise InvalidAction("a watch needs watched_fraction between 0 and 1")
+    elif watched_fraction is not None:
+        raise InvalidAction("watched_fraction is only for watch events")
+    now = timezone.now()
+    when = occurred_at or now
+    if when > now + settings.INTERACTION_MAX_CLOCK_SKEW:
+        raise InvalidAction("occurred_at is in the future")
+    fields = {
+        "user": user,
+        "place": item if isinstance(item, Place) else None,
+        "clip": item if isinstance(item, Clip) else None,
+        "kind": kind,
+        "weight": interaction_weight(kind, watched_fraction),
+        "watched_fraction": watched_fraction,
+        "occurred_at": when,
+        "idempotency_key": idempotency_key,
+        "source": source,
+    }
+    if idempotency_key is None:
+        return Interaction.objects.create(**fields), True
+    try:
+        with transaction.atomic():
+            return Interaction.objects.create(**fields), True
+    except IntegrityError:
+        existing = Interaction.objects.filter(user=user, idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return existing, False
+
+
+def record_search(user: User, text: str) -> SearchQuery:
+    """Record a search; the workers turn it into intent + interest keywords (cold start)."""
+    text = " ".join(text.split())
+    if not text:
+        raise InvalidAction("a search needs some text")
+    if len(text) > MAX_SEARCH_LENGTH:
+        raise InvalidAction(f"a search is at most {MAX_SEARCH_LENGTH} characters")
+    return SearchQuery.objects.create(user=user, text=text, created_at=timezone.now())
+
+
+@dataclass
+class ProfileKeyword:
+    keyword_id: int
+    text: str
+    tag_en: str
+    weight: float
+    sources: set[str] = field(default_factory=set)
+
+
+def interest_profile(user: User, *, limit: int = 20) -> list[ProfileKeyword]:
+    """What the system believes the person likes: keywords from searches, reviews and liked places.
+
+    Searches count by recency; keywords of places the person engaged with positively count by the
+    keyword's weight at that place; the person's own review keywords by their polarity.
+    """
+    now = timezone.now()
+    found: dict[int, ProfileKeyword] = {}
+
+    def add(keyword_id: int, text: str, tag: str, weight: float, source: str) -> None:
+        entry = found.setdefault(keyword_id, ProfileKeyword(keyword_id, text, tag, 0.0))
+        entry.weight += weight
+        entry.sources.add(source)
+
+    for keyword_id, text, tag, weight, created in SearchQueryKeyword.objects.filter(
+        query__user=user, query__intent=QueryIntent.INTEREST, keyword__is_hidden=False
+    ).values_list("keyword_id", "keyword__text", "keyword__tag_en", "weight", "query__created_at")[:500]:
+        add(keyword_id, text, tag, weight * recency_weight(created, now, settings.INTEREST_HALF_LIFE_DAYS), "search")
+    for keyword_id, text, tag, weight, polarity in ReviewKeyword.objects.filter(
+        review__user=user, keyword__is_hidden=False
+    ).values_list("keyword_id", "keyword__text", "keyword__tag_en", "weight", "polarity")[:500]:
+        add(keyword_id, text, tag, weight * polarity, "review")
+    liked_places = (
+        Interaction.objects.filter(user=user, place__isnull=False, weight__gt=0)
+        .values("place_id")
+        .annotate(last=Max("occurred_at"))
+        .order_by("-last")
+        .values_list("place_id", flat=True)[:50]
+    )
+    for keyword_id, text, tag, weight in PlaceKeyword.objects.filter(
+        place_id__in=list(liked_places), keyword__is_hidden=False, weight__gt=0
+    ).values_list("keyword_id", "keyword__text", "keyword__tag_en", "weight")[:1000]:
+        add(keyword_id, text, tag, weight, "liked")
+    ranked = sorted((k for k in found.values() if k.weight > 0), key=lambda k: -k.weight)
+    return ranked[:limit]

@@ -1,0 +1,86 @@
+"""Write actions shared by every entry point, and the readable interest profile."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from recommender.models import Interaction, Keyword, Polarity, QueryIntent, SearchQuery
+from recommender.services import InvalidAction, interest_profile, record_interaction, record_search
+from tests.factories import ClipFactory, PlaceFactory, ReviewFactory, SearchQueryFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_like_is_recorded_with_its_default_weight() -> None:
+    alice, place = UserFactory(), PlaceFactory()
+    interaction, created = record_interaction(alice, place, "like")
+    assert created and interaction.place == place and interaction.weight == 4.0
+
+
+def test_a_retried_upload_with_the_same_key_is_not_counted_twice() -> None:
+    alice, clip = UserFactory(), ClipFactory()
+    first, created = record_interaction(alice, clip, "watch", watched_fraction=0.5, idempotency_key="evt-1")
+    again, created_again = record_interaction(alice, clip, "watch", watched_fraction=0.5, idempotency_key="evt-1")
+    assert created and not created_again and again.pk == first.pk
+    assert Interaction.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "fraction", "message"),
+    [
+        ("love", None, "unknown interaction kind 'love'"),
+        ("watch", None, "watched_fraction between 0 and 1"),
+        ("watch", 1.5, "watched_fraction between 0 and 1"),
+        ("like", 0.5, "only for watch events"),
+    ],
+)
+def test_invalid_events_are_refused_with_a_reason_and_nothing_is_stored(
+    kind: str, fraction: float | None, message: str
+) -> None:
+    with pytest.raises(InvalidAction, match=message):
+        record_interaction(UserFactory(), ClipFactory(), kind, watched_fraction=fraction)
+    assert Interaction.objects.count() == 0
+
+
+def test_places_cannot_be_watched_and_events_cannot_come_from_the_future() -> None:
+    with pytest.raises(InvalidAction, match="only clips"):
+        record_interaction(UserFactory(), PlaceFactory(), "watch", watched_fraction=1.0)
+    with pytest.raises(InvalidAction, match="future"):
+        record_interaction(UserFactory(), PlaceFactory(), "like", occurred_at=timezone.now() + dt.timedelta(hours=1))
+
+
+def test_a_search_is_recorded_trimmed_and_refused_when_empty_or_too_long() -> None:
+    alice = UserFactory()
+    query = record_search(alice, "  성수동   조용한 카페 ")
+    assert SearchQuery.objects.get(pk=query.pk).text == "성수동 조용한 카페"
+    with pytest.raises(InvalidAction, match="some text"):
+        record_search(alice, "   ")
+    with pytest.raises(InvalidAction, match="at most 500"):
+        record_search(alice, "x" * 501)
+    assert SearchQuery.objects.count() == 1
+
+
+def test_the_interest_profile_combines_searches_reviews_and_liked_places() -> None:
+    alice = UserFactory()
+    quiet = Keyword.objects.create(text="조용한", language="ko", tag_en="quiet")
+    view = Keyword.objects.create(text="river view", language="en", tag_en="river view")
+    noisy = Keyword.objects.create(text="시끄러운", language="ko", tag_en="noisy")
+    hidden = Keyword.objects.create(text="spam", language="en", is_hidden=True)
+    search = SearchQueryFactory(user=alice, intent=QueryIntent.INTEREST)
+    search.keyword_links.create(keyword=quiet, weight=1.0)
+    search.keyword_links.create(keyword=hidden, weight=1.0)
+    task = SearchQueryFactory(user=alice, intent=QueryIntent.TASK)
+    task.keyword_links.create(keyword=noisy, weight=1.0)
+    review = ReviewFactory(user=alice)
+    review.keyword_links.create(keyword=noisy, weight=1.0, polarity=Polarity.NEGATIVE)
+    place = PlaceFactory()
+    place.keyword_links.create(keyword=view, weight=0.8, source="reviews")
+    record_interaction(alice, place, "save")
+
+    profile = interest_profile(alice)
+
+    assert [k.tag_en for k in profile] == ["quiet", "river view"]
+    assert profile[0].sources == {"search"} and profile[1].sources == {"liked"}
