@@ -6,18 +6,15 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from clips.models import Clip
-from places.models import Place
+from recommender.services import FeedRequest, recommend
+
+HOME_FEED_SIZE = 12
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    context = {
-        "place_count": Place.objects.filter(is_active=True).count(),
-        "clip_count": Clip.objects.filter(is_active=True).count(),
-        "places": Place.objects.filter(is_active=True).order_by("-id")[:12],
-        "clips": Clip.objects.filter(is_active=True).order_by("-id")[:12],
-    }
-    return render(request, "home.html", context)
+    places = recommend(request.user, FeedRequest(kind="place", limit=HOME_FEED_SIZE))
+    clips = recommend(request.user, FeedRequest(kind="clip", limit=HOME_FEED_SIZE))
+    return render(request, "home.html", {"places": places, "clips": clips})
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

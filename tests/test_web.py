@@ -16,13 +16,20 @@ def test_home_shows_a_helpful_empty_state_when_there_is_no_data(client: Client) 
     assert "load_demo" in response.content.decode()
 
 
-def test_home_lists_places_and_clips_in_korean_and_english(client: Client) -> None:
+def test_home_shows_feeds_in_korean_and_english_with_a_reason_for_each_item(client: Client) -> None:
     PlaceFactory(name="카페 온도", district="연남동")
     ClipFactory(title="Seongsu bakery tour")
     page = client.get("/").content.decode()
     assert "카페 온도" in page and "연남동" in page
     assert "Seongsu bakery tour" in page
+    assert page.count('class="reason"') == 2 and "Popular right now" in page
     assert "load_demo" not in page
+
+
+def test_reasons_are_translated_into_korean(client: Client) -> None:
+    PlaceFactory(name="카페 온도")
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert "지금 인기 있는 곳" in page
 
 
 def test_health_check_reports_the_database(client: Client) -> None:
