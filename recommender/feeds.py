@@ -24,6 +24,7 @@ from pgvector.django import CosineDistance
 from clips.models import Clip
 from places.hours import is_open_at
 from places.models import Place
+from recommender.curation import rules_in_force
 from recommender.models import (
     ClipKeyword,
     Interaction,
@@ -39,6 +40,7 @@ from recommender.ranking.blend import BlendConfig, Candidates, blend
 from recommender.ranking.diversity import mmr
 from recommender.ranking.explain import closest, top_parts
 from recommender.ranking.geo import haversine_km, weighted_centre
+from recommender.ranking.rules import apply_rules, place_pins
 from recommender.training import live_model
 
 # Impressions don't hide an item from the feed; anything the person did with it does.
@@ -163,6 +165,10 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
         radius = request.radius_km or settings.FEED_DEFAULT_RADIUS_KM
         ids.update(_nearby(kind, pool, origin, radius).values_list("pk", flat=True)[:per_source])
     ids.update(_linked(kind, history, pool)[:per_source])
+    now = request.now or timezone.now()
+    rules = rules_in_force(kind, now)
+    pins = [(rule.position, rule.item_id) for rule in rules if rule.action == "pin" and rule.item_id and rule.position]
+    ids.update(item_id for _, item_id in pins)
     if not ids:
         ids.update(pool.order_by("-pk").values_list("pk", flat=True)[:per_source])
 
@@ -194,19 +200,28 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
         scores["interest"] = np.where(has_vector, vectors @ interest, np.nan)
     distance = haversine_km(origin[0], origin[1], lats, lons) if origin is not None else None
     model_support = _model_support(model, item_ids)
+    categories = np.asarray([row.category for row in rows], dtype=object)
+    blocked, multiplier = apply_rules(rules, item_ids, categories, lats, lons)
     blended = blend(
-        Candidates(item_ids, scores, model_support, distance_km=distance), len(history.positive_ids), blend_config()
+        Candidates(item_ids, scores, model_support, distance_km=distance, multiplier=multiplier),
+        len(history.positive_ids),
+        blend_config(),
     )
 
-    keep = np.ones(len(rows), dtype=bool)
+    keep = ~blocked
     if request.radius_km is not None and distance is not None:
         keep &= ~np.isnan(distance) & (distance <= request.radius_km)
     if request.open_now and kind == ItemKind.PLACE:
-        local = (request.now or timezone.now()).astimezone(ZoneInfo(settings.PLACE_TIME_ZONE))
+        local = now.astimezone(ZoneInfo(settings.PLACE_TIME_ZONE))
         keep &= np.asarray([is_open_at(r.opening_hours, local) is not False for r in rows])
     kept = np.flatnonzero(keep)
     order = mmr(blended.total[kept], vectors[kept], request.limit, settings.FEED_DIVERSITY)
-    picked = kept[order]
+    position_of = {int(pk): i for i, pk in enumerate(item_ids)}
+    kept_ids = {int(item_ids[i]) for i in kept}
+    live_pins = [(position, item_id) for position, item_id in pins if item_id in kept_ids]
+    ranked = place_pins([int(item_ids[i]) for i in kept[order]], live_pins, request.limit)
+    picked = np.asarray([position_of[pk] for pk in ranked], dtype=np.int64)
+    pinned = {item_id for _, item_id in live_pins}
 
     evidence = _Evidence(user, kind, liked_ids, liked_vectors, vectors[picked], item_ids[picked])
     items = []
@@ -220,7 +235,11 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
                 score=float(blended.total[index]),
                 parts=parts,
                 distance_km=d,
-                reason=_reason(top_parts(blended.parts, int(index)), proof, d),
+                reason=(
+                    {"code": "pinned", "keywords": proof["keywords"]}
+                    if int(item_ids[index]) in pinned
+                    else _reason(top_parts(blended.parts, int(index)), proof, d)
+                ),
                 evidence=proof,
             )
         )

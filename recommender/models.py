@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from pgvector.django import HnswIndex, VectorField
 
 from clips.models import Clip
@@ -278,3 +280,121 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.version}{' (live)' if self.is_live else ''}"
+
+
+class RuleAction(models.TextChoices):
+    PIN = "pin", "pin to a position"
+    BOOST = "boost", "boost by a factor"
+    BURY = "bury", "bury by a factor"
+    BLOCK = "block", "block"
+
+
+class RuleScope(models.TextChoices):
+    ALL = "all", "all feeds"
+    PLACES = "places", "places feed"
+    CLIPS = "clips", "clips feed"
+
+
+class CuratorRuleQuerySet(models.QuerySet["CuratorRule"]):
+    def in_force(self, kind: str, at: datetime) -> CuratorRuleQuerySet:
+        """Rules active at ``at`` that apply to the feed of ``kind`` ("place" or "clip")."""
+        scope = RuleScope.PLACES if kind == ItemKind.PLACE else RuleScope.CLIPS
+        return self.filter(
+            Q(is_active=True),
+            Q(scope__in=[RuleScope.ALL, scope]),
+            Q(starts_at__isnull=True) | Q(starts_at__lte=at),
+            Q(ends_at__isnull=True) | Q(ends_at__gt=at),
+        )
+
+
+class CuratorRule(models.Model):
+    """A curator's instruction to the ranker: pin, boost, bury or block an item, a category or an area."""
+
+    action = models.CharField(max_length=10, choices=RuleAction.choices)
+    scope = models.CharField(max_length=10, choices=RuleScope.choices, default=RuleScope.ALL)
+    place = models.ForeignKey(Place, null=True, blank=True, on_delete=models.CASCADE, related_name="curator_rules")
+    clip = models.ForeignKey(Clip, null=True, blank=True, on_delete=models.CASCADE, related_name="curator_rules")
+    category = models.CharField(max_length=100, blank=True)
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    radius_km = models.FloatField(null=True, blank=True)
+    factor = models.FloatField(null=True, blank=True, help_text="boost: > 1, bury: between 0 and 1")
+    position = models.PositiveSmallIntegerField(null=True, blank=True, help_text="pin: 1 = top of the feed")
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    note = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CuratorRuleQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            # Exactly one target: an item, a category, or an area.
+            models.CheckConstraint(
+                condition=(
+                    Q(place__isnull=False, clip__isnull=True, category="", latitude__isnull=True)
+                    | Q(place__isnull=True, clip__isnull=False, category="", latitude__isnull=True)
+                    | (Q(place__isnull=True, clip__isnull=True, latitude__isnull=True) & ~Q(category=""))
+                    | Q(
+                        place__isnull=True,
+                        clip__isnull=True,
+                        category="",
+                        latitude__isnull=False,
+                        longitude__isnull=False,
+                        radius_km__gt=0,
+                    )
+                ),
+                name="curatorrule_exactly_one_target",
+            ),
+            models.CheckConstraint(
+                condition=~Q(action="boost") | Q(factor__gt=1),
+                name="curatorrule_boost_factor_above_1",
+            ),
+            models.CheckConstraint(
+                condition=~Q(action="bury") | Q(factor__gt=0, factor__lt=1),
+                name="curatorrule_bury_factor_between_0_and_1",
+            ),
+            models.CheckConstraint(
+                condition=~Q(action="pin") | (Q(position__gte=1) & (Q(place__isnull=False) | Q(clip__isnull=False))),
+                name="curatorrule_pin_needs_item_and_position",
+            ),
+            models.CheckConstraint(
+                condition=Q(starts_at__isnull=True) | Q(ends_at__isnull=True) | Q(ends_at__gt=F("starts_at")),
+                name="curatorrule_ends_after_start",
+            ),
+        ]
+        indexes = [models.Index(fields=["is_active", "scope"], name="curatorrule_active_scope_idx")]
+
+    def __str__(self) -> str:
+        target = (
+            self.place
+            or self.clip
+            or self.category
+            or f"{self.radius_km} km around ({self.latitude}, {self.longitude})"
+        )
+        return f"{self.get_action_display()}: {target}"
+
+
+class CuratorRuleChange(models.Model):
+    """The audit trail: every create, change and delete of a rule, with who and a snapshot."""
+
+    rule_id_value = models.BigIntegerField(help_text="id of the rule (kept after the rule is deleted)")
+    action = models.CharField(max_length=10)  # created / changed / deleted
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+    snapshot = models.JSONField(default=dict)
+    changes = models.JSONField(default=dict, help_text="field: [before, after]")
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+        indexes = [models.Index(fields=["rule_id_value", "-changed_at"], name="rulechange_rule_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"rule {self.rule_id_value} {self.action} at {self.changed_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,57 @@
+"""Curator rules applied to a candidate set: blocks, boosts and buries (pins are placed after ranking)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from recommender.ranking.geo import haversine_km
+
+
+@dataclass(frozen=True)
+class Rule:
+    rule_id: int
+    action: str  # "pin" | "boost" | "bury" | "block"
+    item_id: int | None = None
+    category: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    radius_km: float | None = None
+    factor: float | None = None
+    position: int | None = None
+
+
+def matches(rule: Rule, item_ids: np.ndarray, categories: np.ndarray, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+    """Which candidates a rule targets (an item, a category, or an area around a point)."""
+    if rule.item_id is not None:
+        return np.asarray(item_ids == rule.item_id)
+    if rule.category:
+        return np.asarray(np.char.lower(categories.astype(str)) == rule.category.lower())
+    if rule.latitude is not None and rule.longitude is not None and rule.radius_km:
+        distance = haversine_km(rule.latitude, rule.longitude, lats, lons)
+        return np.nan_to_num(distance, nan=np.inf) <= rule.radius_km
+    return np.zeros(len(item_ids), dtype=bool)
+
+
+def apply_rules(
+    rules: list[Rule], item_ids: np.ndarray, categories: np.ndarray, lats: np.ndarray, lons: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(blocked mask, score multiplier) over the candidates; several boosts/buries multiply."""
+    blocked = np.zeros(len(item_ids), dtype=bool)
+    multiplier = np.ones(len(item_ids), dtype=np.float64)
+    for rule in rules:
+        hit = matches(rule, item_ids, categories, lats, lons)
+        if rule.action == "block":
+            blocked |= hit
+        elif rule.action in ("boost", "bury") and rule.factor is not None:
+            multiplier[hit] *= rule.factor
+    return blocked, multiplier
+
+
+def place_pins(ranked: list[int], pins: list[tuple[int, int]], limit: int) -> list[int]:
+    """Insert pinned item ids at their 1-based positions (earlier rules win ties), then cut to ``limit``."""
+    result = [item for item in ranked if item not in {pinned for _, pinned in pins}]
+    for position, item in sorted(pins, key=lambda p: p[0]):
+        result.insert(min(position - 1, len(result)), item)
+    return result[:limit]

@@ -1,0 +1,137 @@
+"""Curator rules change real feeds; every change is audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pytest
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from places.models import Place
+from recommender.curation import delete_rule, save_rule
+from recommender.feeds import FeedRequest, recommend
+from recommender.models import CuratorRule, CuratorRuleChange, InteractionKind
+from recommender.ranking.rules import Rule, apply_rules, place_pins
+from tests.factories import ClipFactory, InteractionFactory, PlaceFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def curator() -> User:
+    return UserFactory(username="curator", is_staff=True)
+
+
+@pytest.fixture
+def places() -> list[Place]:
+    """Five cafés, p0 most popular … p4 least, and one museum far away."""
+    made = []
+    for i in range(5):
+        place = PlaceFactory(name=f"p{i}", category="cafe", latitude=37.55, longitude=126.92 + i / 1000)
+        for _ in range(5 - i):
+            InteractionFactory(place=place, user=UserFactory())
+        made.append(place)
+    made.append(PlaceFactory(name="museum", category="museum", latitude=37.60, longitude=127.00))
+    return made
+
+
+def feed_names(**kwargs: Any) -> list[str]:
+    return [entry.item.name for entry in recommend(None, FeedRequest(limit=10, **kwargs)).items]
+
+
+def rule(curator: User, **fields: Any) -> CuratorRule:
+    return save_rule(CuratorRule(**fields), curator)
+
+
+def test_a_blocked_place_never_appears(curator: User, places: list[Place]) -> None:
+    rule(curator, action="block", place=places[0])
+    assert "p0" not in feed_names()
+
+
+def test_a_blocked_category_and_a_blocked_area_remove_everything_they_cover(curator: User, places: list[Place]) -> None:
+    rule(curator, action="block", category="Museum")
+    assert "museum" not in feed_names()
+    rule(curator, action="block", latitude=37.55, longitude=126.92, radius_km=0.13)
+    assert feed_names() == ["p2", "p3", "p4"]  # p0, p1 lie within 130 m of the point; p2 is 176 m away
+
+
+def test_boosting_moves_a_place_up_and_burying_moves_one_down(curator: User, places: list[Place]) -> None:
+    assert feed_names()[:2] == ["p0", "p1"]
+    rule(curator, action="boost", place=places[3], factor=5)
+    rule(curator, action="bury", place=places[0], factor=0.1)
+    names = feed_names()
+    assert names[0] == "p3"
+    assert names.index("p0") > names.index("p1")
+    entry = next(e for e in recommend(None, FeedRequest(limit=10)).items if e.item.name == "p3")
+    assert entry.parts["curator"] > 0 and sum(entry.parts.values()) == pytest.approx(entry.score)
+
+
+def test_a_pinned_place_sits_at_its_position_whatever_its_score(curator: User, places: list[Place]) -> None:
+    rule(curator, action="pin", place=places[4], position=1)
+    feed = recommend(None, FeedRequest(limit=3))
+    assert [e.item.name for e in feed.items] == ["p4", "p0", "p1"]
+    assert feed.items[0].reason["code"] == "pinned"
+
+
+def test_a_pin_does_not_override_a_block_or_the_users_dislike(curator: User, places: list[Place]) -> None:
+    pin = rule(curator, action="pin", place=places[4], position=1)
+    alice = UserFactory()
+    InteractionFactory(user=alice, place=places[4], kind=InteractionKind.DISLIKE)
+    assert "p4" not in [e.item.name for e in recommend(alice, FeedRequest()).items]
+    rule(curator, action="block", place=places[4])
+    assert "p4" not in feed_names()
+    assert CuratorRule.objects.filter(pk=pin.pk).exists()
+
+
+def test_rules_only_apply_between_their_start_and_end_and_to_their_scope(curator: User, places: list[Place]) -> None:
+    now = timezone.now()
+    rule(curator, action="block", place=places[0], ends_at=now - dt.timedelta(minutes=1))
+    rule(curator, action="block", place=places[1], starts_at=now + dt.timedelta(days=1))
+    rule(curator, action="block", place=places[2], scope="clips")
+    assert feed_names()[:3] == ["p0", "p1", "p2"]
+    rule(curator, action="block", category="cafe", scope="places")
+    ClipFactory(title="a cafe clip", category="cafe")
+    assert [e.item.title for e in recommend(None, FeedRequest(kind="clip")).items] == ["a cafe clip"]
+
+
+def test_invalid_rules_are_refused_before_saving(curator: User, places: list[Place]) -> None:
+    with pytest.raises(ValidationError):
+        rule(curator, action="boost", place=places[0], factor=0.5)
+    with pytest.raises(ValidationError):
+        rule(curator, action="pin", category="cafe", position=1)
+    with pytest.raises(ValidationError):
+        rule(curator, action="block", place=places[0], category="cafe")
+    assert not CuratorRule.objects.exists() and not CuratorRuleChange.objects.exists()
+
+
+def test_every_rule_change_is_recorded_with_who_and_what(curator: User, places: list[Place]) -> None:
+    boost = rule(curator, action="boost", place=places[2], factor=2)
+    boost.factor = 3
+    save_rule(boost, curator)
+    rule_id = boost.pk
+    delete_rule(boost, curator)
+    history = list(CuratorRuleChange.objects.filter(rule_id_value=rule_id).order_by("pk"))
+    assert [h.action for h in history] == ["created", "changed", "deleted"]
+    assert all(h.changed_by == curator for h in history)
+    assert history[1].changes == {"factor": [2.0, 3.0]}
+    assert history[2].snapshot["factor"] == 3.0
+
+
+def test_rule_maths_on_plain_arrays() -> None:
+    ids = np.array([1, 2, 3])
+    categories = np.array(["cafe", "bar", "cafe"], dtype=object)
+    lats = np.array([37.0, 37.0, np.nan])
+    lons = np.array([127.0, 128.0, np.nan])
+    rules = [
+        Rule(1, "boost", category="CAFE", factor=2.0),
+        Rule(2, "bury", item_id=3, factor=0.5),
+        Rule(3, "block", latitude=37.0, longitude=128.0, radius_km=1.0),
+    ]
+    blocked, multiplier = apply_rules(rules, ids, categories, lats, lons)
+    assert blocked.tolist() == [False, True, False]
+    assert multiplier.tolist() == [2.0, 1.0, 1.0]
+    assert place_pins([10, 11, 12, 13], [(1, 13), (3, 99)], limit=4) == [13, 10, 99, 11]
