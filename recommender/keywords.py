@@ -22,6 +22,7 @@ from django.utils import timezone
 from places.models import Place, Review
 from places.pipeline import source_key as text_key
 from recommender.models import (
+    ClipKeyword,
     Keyword,
     PlaceKeyword,
     Polarity,
@@ -215,3 +216,40 @@ def refresh_interest_vector(user_id: int, *, now: datetime | None = None) -> boo
     vector = (total / norm).astype(np.float32) if norm > 0 else None
     UserProfile.objects.update_or_create(user_id=user_id, defaults={"interest_embedding": vector})
     return vector is not None
+
+
+def merge_keywords(target: Keyword, others: Sequence[Keyword]) -> int:
+    """Fold ``others`` into ``target`` (e.g. "river view" and "한강뷰"); returns how many were merged.
+
+    Links move to the target; where the target is already linked to the same review, place, clip
+    or search, the stronger link wins. Affected places get their profiles rebuilt.
+    """
+    other_ids = [k.pk for k in others if k.pk != target.pk]
+    if not other_ids:
+        return 0
+    with transaction.atomic():
+        place_ids = set(
+            ReviewKeyword.objects.filter(keyword_id__in=other_ids).values_list("review__place_id", flat=True)
+        )
+        for model, owner in (
+            (ReviewKeyword, "review_id"),
+            (PlaceKeyword, "place_id"),
+            (ClipKeyword, "clip_id"),
+            (SearchQueryKeyword, "query_id"),
+        ):
+            extra = ("source",) if model is PlaceKeyword else ()
+            for link in model.objects.filter(keyword_id__in=other_ids).order_by("-weight"):
+                key = {owner: getattr(link, owner), **{f: getattr(link, f) for f in extra}}
+                existing = model.objects.filter(keyword=target, **key).first()
+                if existing is None:
+                    link.keyword_id = target.pk
+                    link.save(update_fields=["keyword"])
+                else:
+                    if link.weight > existing.weight:
+                        existing.weight = link.weight
+                        existing.save(update_fields=["weight"])
+                    link.delete()
+        Keyword.objects.filter(pk__in=other_ids).delete()
+        for place_id in place_ids:
+            refresh_place_keywords(place_id)
+    return len(other_ids)

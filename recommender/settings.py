@@ -9,10 +9,12 @@ process still runs the same task code without Redis.
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 
 from recommender.env import (
     ConfigError,
@@ -23,6 +25,9 @@ from recommender.env import (
     env_str,
     env_url,
 )
+
+# Lets `admin.ModelAdmin[Place]`-style generics (for type checking) work at run time.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / ".data"))).resolve()
@@ -46,6 +51,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "rest_framework_simplejwt.token_blacklist",
+    "corsheaders",
     "places",
     "clips",
     "recommender",
@@ -54,6 +62,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "corsheaders.middleware.CorsMiddleware",  # before CommonMiddleware, as django-cors-headers requires
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -117,18 +126,67 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # --- REST API -------------------------------------------------------------------------------
+_THROTTLE_RATE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def _throttle_rate(name: str, default: str) -> str:
+    """A DRF rate such as "60/min"; checked here so a typo stops start-up, not the first request."""
+    value = env_str(name, default).strip()
+    if not _THROTTLE_RATE.match(value):
+        raise ConfigError(f"{name}={value!r} is not a rate like 60/min (units: s, min, hour, day)")
+    return value
+
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": env_int("API_PAGE_SIZE", 20, minimum=1, maximum=200),
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",  # the mobile app
+        "rest_framework.authentication.SessionAuthentication",  # the web UI and Swagger UI (CSRF-checked)
+    ],
+    "DEFAULT_PAGINATION_CLASS": "recommender.api.pagination.CappedPageNumberPagination",
+    "PAGE_SIZE": env_int("API_PAGE_SIZE", 20, minimum=1, maximum=100),
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "recommender.api.throttling.AnonThrottle",
+        "recommender.api.throttling.UserThrottle",
+    ],
+    # Counters live in the default cache: with several server processes that cache must be
+    # shared (Redis), or each process counts on its own and the real limit is N times higher.
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": _throttle_rate("API_THROTTLE_ANON", "120/min"),
+        "user": _throttle_rate("API_THROTTLE_USER", "600/min"),
+        "auth": _throttle_rate("API_THROTTLE_AUTH", "20/min"),  # sign-up, log-in: slows password guessing
+        "events": _throttle_rate("API_THROTTLE_EVENTS", "120/min"),  # interaction batches
+    },
+    "EXCEPTION_HANDLER": "recommender.api.exceptions.api_exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Place & clip recommender API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from local files (drf-spectacular-sidecar), never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15, minimum=1, maximum=24 * 60)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 30, minimum=1, maximum=365)),
+    # Each refresh returns a new refresh token and blacklists the old one: a stolen refresh
+    # token stops working as soon as the app refreshes once.
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    "SIGNING_KEY": env_str("JWT_SIGNING_KEY") or SECRET_KEY,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+}
+# Browsers on these origins may call the API (the mobile app needs none); default: none.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_CREDENTIALS = env_bool("CORS_ALLOW_CREDENTIALS", False)
+CORS_EXPOSE_HEADERS = ["X-Model-Version", "Retry-After"]
 
 # --- Celery ---------------------------------------------------------------------------------
 # Unset: a broker in a folder under DATA_DIR (kombu's filesystem transport), so the embedded

@@ -40,7 +40,7 @@ def places() -> list[Place]:
 
 
 def feed_names(**kwargs: Any) -> list[str]:
-    return [entry.item.name for entry in recommend(None, FeedRequest(limit=10, **kwargs)).items]
+    return [str(entry.item) for entry in recommend(None, FeedRequest(limit=10, **kwargs)).items]
 
 
 def rule(curator: User, **fields: Any) -> CuratorRule:
@@ -66,14 +66,14 @@ def test_boosting_moves_a_place_up_and_burying_moves_one_down(curator: User, pla
     names = feed_names()
     assert names[0] == "p3"
     assert names.index("p0") > names.index("p1")
-    entry = next(e for e in recommend(None, FeedRequest(limit=10)).items if e.item.name == "p3")
+    entry = next(e for e in recommend(None, FeedRequest(limit=10)).items if str(e.item) == "p3")
     assert entry.parts["curator"] > 0 and sum(entry.parts.values()) == pytest.approx(entry.score)
 
 
 def test_a_pinned_place_sits_at_its_position_whatever_its_score(curator: User, places: list[Place]) -> None:
     rule(curator, action="pin", place=places[4], position=1)
     feed = recommend(None, FeedRequest(limit=3))
-    assert [e.item.name for e in feed.items] == ["p4", "p0", "p1"]
+    assert [str(e.item) for e in feed.items] == ["p4", "p0", "p1"]
     assert feed.items[0].reason["code"] == "pinned"
 
 
@@ -81,7 +81,7 @@ def test_a_pin_does_not_override_a_block_or_the_users_dislike(curator: User, pla
     pin = rule(curator, action="pin", place=places[4], position=1)
     alice = UserFactory()
     InteractionFactory(user=alice, place=places[4], kind=InteractionKind.DISLIKE)
-    assert "p4" not in [e.item.name for e in recommend(alice, FeedRequest()).items]
+    assert "p4" not in [str(e.item) for e in recommend(alice, FeedRequest()).items]
     rule(curator, action="block", place=places[4])
     assert "p4" not in feed_names()
     assert CuratorRule.objects.filter(pk=pin.pk).exists()
@@ -95,7 +95,7 @@ def test_rules_only_apply_between_their_start_and_end_and_to_their_scope(curator
     assert feed_names()[:3] == ["p0", "p1", "p2"]
     rule(curator, action="block", category="cafe", scope="places")
     ClipFactory(title="a cafe clip", category="cafe")
-    assert [e.item.title for e in recommend(None, FeedRequest(kind="clip")).items] == ["a cafe clip"]
+    assert [str(e.item) for e in recommend(None, FeedRequest(kind="clip")).items] == ["a cafe clip"]
 
 
 def test_invalid_rules_are_refused_before_saving(curator: User, places: list[Place]) -> None:

@@ -1,0 +1,164 @@
+"""Curator tools: keywords, activity, rules (audited), model versions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+
+from recommender.curation import delete_rule, save_rule
+from recommender.keywords import merge_keywords
+from recommender.models import (
+    CuratorRule,
+    CuratorRuleChange,
+    Interaction,
+    Keyword,
+    ModelVersion,
+    SearchQuery,
+)
+from recommender.ranking.als import ModelFileError
+from recommender.training import publish
+
+
+@admin.register(Keyword)
+class KeywordAdmin(admin.ModelAdmin[Keyword]):
+    list_display = ("text", "language", "tag_en", "is_hidden", "reviews", "places")
+    list_filter = ("is_hidden", "language")
+    search_fields = ("text", "tag_en")
+    list_editable = ("tag_en", "is_hidden")
+    exclude = ("embedding", "embedding_key", "embedding_claimed_until")
+    actions = ("hide", "unhide", "merge_into_first")
+    list_per_page = 100
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Keyword]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                review_count=Count("review_links", distinct=True), place_count=Count("place_links", distinct=True)
+            )
+        )
+
+    @admin.display(ordering="review_count")
+    def reviews(self, keyword: Any) -> int:
+        return int(keyword.review_count)
+
+    @admin.display(ordering="place_count")
+    def places(self, keyword: Any) -> int:
+        return int(keyword.place_count)
+
+    @admin.action(description="Hide (a wrong keyword: kept out of profiles and explanations)")
+    def hide(self, request: HttpRequest, queryset: QuerySet[Keyword]) -> None:
+        messages.success(request, f"{queryset.update(is_hidden=True)} keywords hidden.")
+
+    @admin.action(description="Show again")
+    def unhide(self, request: HttpRequest, queryset: QuerySet[Keyword]) -> None:
+        messages.success(request, f"{queryset.update(is_hidden=False)} keywords shown.")
+
+    @admin.action(description="Merge the selected keywords into the first one (by id)")
+    def merge_into_first(self, request: HttpRequest, queryset: QuerySet[Keyword]) -> None:
+        keywords = list(queryset.order_by("pk"))
+        if len(keywords) < 2:
+            messages.warning(request, "Select at least two keywords to merge.")
+            return
+        merged = merge_keywords(keywords[0], keywords[1:])
+        messages.success(request, f"Merged {merged} keywords into “{keywords[0].text}”.")
+
+
+@admin.register(Interaction)
+class InteractionAdmin(admin.ModelAdmin[Interaction]):
+    list_display = ("user", "kind", "place", "clip", "weight", "occurred_at", "source")
+    list_filter = ("kind", "source")
+    raw_id_fields = ("user", "place", "clip")
+    date_hierarchy = "occurred_at"
+    list_select_related = ("user", "place", "clip")
+    list_per_page = 100
+
+
+@admin.register(SearchQuery)
+class SearchQueryAdmin(admin.ModelAdmin[SearchQuery]):
+    list_display = ("text", "intent", "language", "created_at", "extraction_error")
+    list_filter = ("intent", "language", "source")
+    search_fields = ("text",)
+    raw_id_fields = ("user",)
+    readonly_fields = ("keywords_key", "extraction_failed_key", "extraction_error")
+    exclude = ("extraction_claimed_until",)
+    actions = ("rerun_extraction",)
+
+    @admin.action(description="Re-run intent and keyword extraction (also retries failed ones)")
+    def rerun_extraction(self, request: HttpRequest, queryset: QuerySet[SearchQuery]) -> None:
+        count = queryset.update(
+            keywords_key="", extraction_failed_key="", extraction_error="", extraction_claimed_until=None
+        )
+        messages.success(request, f"{count} searches queued for extraction.")
+
+
+@admin.register(CuratorRule)
+class CuratorRuleAdmin(admin.ModelAdmin[CuratorRule]):
+    list_display = ("__str__", "action", "scope", "factor", "position", "starts_at", "ends_at", "is_active")
+    list_filter = ("action", "scope", "is_active")
+    search_fields = ("category", "note", "place__name", "clip__title")
+    raw_id_fields = ("place", "clip")
+    readonly_fields = ("created_by", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("action", "scope", "is_active", "note")}),
+        (
+            "Target: one item, a category, or an area",
+            {"fields": ("place", "clip", "category", ("latitude", "longitude", "radius_km"))},
+        ),
+        ("Strength", {"fields": ("factor", "position")}),
+        ("When", {"fields": ("starts_at", "ends_at")}),
+        ("Record", {"fields": ("created_by", "created_at", "updated_at")}),
+    )
+
+    def save_model(self, request: HttpRequest, obj: CuratorRule, form: Any, change: bool) -> None:
+        save_rule(obj, request.user)  # type: ignore[arg-type]
+
+    def delete_model(self, request: HttpRequest, obj: CuratorRule) -> None:
+        delete_rule(obj, request.user)  # type: ignore[arg-type]
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[CuratorRule]) -> None:
+        for rule in queryset:
+            delete_rule(rule, request.user)  # type: ignore[arg-type]
+
+
+@admin.register(CuratorRuleChange)
+class CuratorRuleChangeAdmin(admin.ModelAdmin[CuratorRuleChange]):
+    list_display = ("rule_id_value", "action", "changed_by", "changed_at", "changes")
+    list_filter = ("action",)
+    search_fields = ("rule_id_value",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the audit trail is append-only
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
+    list_display = ("version", "kind", "is_live", "created_at", "users", "items", "interactions", "training_seconds")
+    list_filter = ("kind", "is_live")
+    readonly_fields = [f.name for f in ModelVersion._meta.fields]
+    actions = ("make_live",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # versions come from training
+
+    @admin.action(description="Make live (roll forward or back)")
+    def make_live(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        if queryset.count() != 1:
+            messages.warning(request, "Select exactly one version.")
+            return
+        row = queryset.get()
+        try:
+            publish(row)
+        except ModelFileError as exc:
+            messages.error(request, f"{row.version} was not published: {exc}")
+            return
+        messages.success(request, f"{row.version} is now the live {row.kind} model.")

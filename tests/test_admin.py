@@ -1,0 +1,120 @@
+"""Curator tools in the Django admin: reachable by staff only, and each action does its job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+from pytest_django.fixtures import Settings
+
+from places.models import Place, Review
+from recommender.models import CuratorRule, CuratorRuleChange, Keyword, ModelVersion, PlaceKeyword, ReviewKeyword
+from recommender.training import train_model
+from tests.factories import ClipFactory, InteractionFactory, PlaceFactory, ReviewFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+CHANGELISTS = [
+    f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist"
+    for model in admin.site._registry
+    if model._meta.app_label in {"places", "clips", "recommender"}
+]
+
+
+@pytest.fixture
+def staff_client(client: Client) -> Client:
+    client.force_login(User.objects.create_superuser("boss", "boss@example.com", "pw"))
+    return client
+
+
+@pytest.mark.parametrize("url_name", CHANGELISTS)
+def test_a_signed_in_person_without_staff_status_cannot_reach_any_curator_page(client: Client, url_name: str) -> None:
+    client.force_login(UserFactory(username="mallory"))
+    response = client.get(reverse(url_name))
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("url_name", CHANGELISTS)
+def test_every_curator_list_page_loads_with_data(staff_client: Client, url_name: str) -> None:
+    review = ReviewFactory(text="조용한 카페")
+    keyword = Keyword.objects.create(text="조용한", language="ko", tag_en="quiet")
+    ReviewKeyword.objects.create(review=review, keyword=keyword)
+    ClipFactory(place=review.place)
+    InteractionFactory(place=review.place)
+    response = staff_client.get(reverse(url_name))
+    assert response.status_code == 200
+
+
+def test_a_rule_saved_in_the_admin_is_audited_with_its_author(staff_client: Client) -> None:
+    place = PlaceFactory(name="Cafe Onion")
+    response = staff_client.post(
+        reverse("admin:recommender_curatorrule_add"),
+        {"action": "boost", "scope": "all", "is_active": "on", "place": place.pk, "factor": "2.5", "note": "autumn"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    rule = CuratorRule.objects.get()
+    change = CuratorRuleChange.objects.get()
+    assert change.rule_id_value == rule.pk and change.changed_by.username == "boss" and change.action == "created"
+
+
+def test_an_invalid_rule_is_refused_with_a_message_and_not_saved(staff_client: Client) -> None:
+    response = staff_client.post(
+        reverse("admin:recommender_curatorrule_add"),
+        {"action": "boost", "scope": "all", "is_active": "on", "category": "cafe", "factor": "0.5"},
+    )
+    assert response.status_code == 200  # the form again, with errors
+    assert "errornote" in response.content.decode()
+    assert not CuratorRule.objects.exists() and not CuratorRuleChange.objects.exists()
+
+
+def test_merging_keywords_moves_their_links_to_the_first(staff_client: Client) -> None:
+    quiet = Keyword.objects.create(text="quiet", language="en", tag_en="quiet")
+    calm = Keyword.objects.create(text="calm", language="en", tag_en="quiet")
+    first, second = ReviewFactory(), ReviewFactory()
+    ReviewKeyword.objects.create(review=first, keyword=quiet)
+    ReviewKeyword.objects.create(review=first, keyword=calm, weight=0.9)
+    ReviewKeyword.objects.create(review=second, keyword=calm)
+    staff_client.post(
+        reverse("admin:recommender_keyword_changelist"),
+        {"action": "merge_into_first", "_selected_action": [quiet.pk, calm.pk]},
+    )
+    assert not Keyword.objects.filter(pk=calm.pk).exists()
+    assert ReviewKeyword.objects.filter(keyword=quiet).count() == 2
+    assert PlaceKeyword.objects.filter(keyword=quiet, place=second.place).exists()
+
+
+def test_re_running_extraction_marks_the_reviews_pending(staff_client: Client) -> None:
+    review = ReviewFactory()
+    Review.objects.filter(pk=review.pk).update(keywords_key="abc", extraction_failed_key="def", extraction_error="x")
+    staff_client.post(
+        reverse("admin:places_place_changelist"),
+        {"action": "rerun_extraction", "_selected_action": [review.place_id]},
+    )
+    review.refresh_from_db()
+    assert (review.keywords_key, review.extraction_failed_key, review.extraction_error) == ("", "", "")
+
+
+def test_recomputing_embeddings_marks_the_places_stale(staff_client: Client) -> None:
+    place = PlaceFactory()
+    Place.objects.filter(pk=place.pk).update(embedding_key="abc")
+    staff_client.post(
+        reverse("admin:places_place_changelist"), {"action": "recompute_embeddings", "_selected_action": [place.pk]}
+    )
+    assert Place.objects.get(pk=place.pk).embedding_key == ""
+
+
+def test_a_previous_model_version_can_be_made_live_again(
+    staff_client: Client, settings: Settings, tmp_path: Path
+) -> None:
+    settings.MODEL_ARTIFACTS_DIR = tmp_path
+    InteractionFactory(place=PlaceFactory())
+    old = train_model("place")
+    train_model("place")
+    staff_client.post(
+        reverse("admin:recommender_modelversion_changelist"), {"action": "make_live", "_selected_action": [old.pk]}
+    )
+    assert ModelVersion.objects.get(is_live=True) == old
