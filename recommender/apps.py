@@ -1,6 +1,13 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class RecommenderConfig(AppConfig):
     name = "recommender"
     verbose_name = "Recommendations"
+
+    def ready(self) -> None:
+        from recommender.roles import ensure_curator_group
+
+        # Permissions exist only after migrate has run, so the group is kept in step from here.
+        post_migrate.connect(ensure_curator_group, sender=self, dispatch_uid="recommender.curator_group")

@@ -118,3 +118,30 @@ def test_a_previous_model_version_can_be_made_live_again(
         reverse("admin:recommender_modelversion_changelist"), {"action": "make_live", "_selected_action": [old.pk]}
     )
     assert ModelVersion.objects.get(is_live=True) == old
+
+
+@pytest.fixture
+def curator_client(client: Client) -> Client:
+    from django.contrib.auth.models import Group
+
+    curator = UserFactory(username="cora", is_staff=True)
+    curator.groups.add(Group.objects.get(name="Curators"))
+    client.force_login(curator)
+    return client
+
+
+def test_a_curator_runs_the_catalogue_and_the_rules(curator_client: Client) -> None:
+    PlaceFactory()
+    for name in ("admin:places_place_changelist", "admin:recommender_curatorrule_add", "admin:clips_clip_changelist"):
+        assert curator_client.get(reverse(name)).status_code == 200
+
+
+def test_a_curator_cannot_see_or_edit_accounts_or_groups(curator_client: Client) -> None:
+    victim = UserFactory(username="victim")
+    assert curator_client.get(reverse("admin:auth_user_changelist")).status_code == 403
+    assert curator_client.get(reverse("admin:auth_user_change", args=[victim.pk])).status_code == 403
+    assert curator_client.get(reverse("admin:auth_group_changelist")).status_code == 403
+    response = curator_client.post(reverse("admin:auth_user_change", args=[victim.pk]), {"is_superuser": "on"})
+    assert response.status_code == 403
+    victim.refresh_from_db()
+    assert not victim.is_superuser and not victim.is_staff
