@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import URLPattern, path
 
+from places.models import Review
 from recommender.curation import delete_rule, save_rule
+from recommender.feeds import FeedRequest, recommend
 from recommender.keywords import merge_keywords
 from recommender.models import (
     CuratorRule,
@@ -16,6 +23,7 @@ from recommender.models import (
     Interaction,
     Keyword,
     ModelVersion,
+    PipelineStatus,
     SearchQuery,
 )
 from recommender.ranking.als import ModelFileError
@@ -97,6 +105,45 @@ class SearchQueryAdmin(admin.ModelAdmin[SearchQuery]):
 
 @admin.register(CuratorRule)
 class CuratorRuleAdmin(admin.ModelAdmin[CuratorRule]):
+    change_list_template = "admin/curatorrule_changelist.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        preview = path("preview/", self.admin_site.admin_view(self.preview_view), name="recommender_preview_feed")
+        return [preview, *super().get_urls()]
+
+    def preview_view(self, request: HttpRequest) -> HttpResponse:
+        """A person's feed (or a new visitor's, from a location and a few interests), before and after rules."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = {key: request.GET.get(key, "").strip() for key in ("user", "kind", "lat", "lon", "keywords")}
+        form["kind"] = form["kind"] if form["kind"] in ("place", "clip") else "place"
+        context: dict[str, Any] = {**self.admin_site.each_context(request), "form": form, "feeds": []}
+        user = None
+        if form["user"]:
+            user = User.objects.filter(username=form["user"]).first()
+            if user is None:
+                context["error"] = f"No person with username “{form['user']}”."
+                return render(request, "admin/preview_feed.html", context)
+        try:
+            lat = float(form["lat"]) if form["lat"] else None
+            lon = float(form["lon"]) if form["lon"] else None
+        except ValueError:
+            context["error"] = "Latitude and longitude must be numbers."
+            return render(request, "admin/preview_feed.html", context)
+        on_earth = lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180
+        if (lat is not None or lon is not None) and not on_earth:
+            context["error"] = "Give both latitude (−90…90) and longitude (−180…180), or neither."
+            return render(request, "admin/preview_feed.html", context)
+        wanted = [k.strip() for k in form["keywords"].split(",") if k.strip()]
+        found = dict(Keyword.objects.filter(text__in=wanted).values_list("text", "pk"))
+        context["unknown_keywords"] = [k for k in wanted if k not in found]
+        base = FeedRequest(kind=form["kind"], latitude=lat, longitude=lon, interest_keywords=tuple(found.values()))
+        context["feeds"] = [
+            ("After rules", recommend(user, base)),
+            ("Before rules", recommend(user, replace(base, apply_rules=False))),
+        ]
+        return render(request, "admin/preview_feed.html", context)
+
     list_display = ("__str__", "action", "scope", "factor", "position", "starts_at", "ends_at", "is_active")
     list_filter = ("action", "scope", "is_active")
     search_fields = ("category", "note", "place__name", "clip__title")
@@ -162,3 +209,27 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
             messages.error(request, f"{row.version} was not published: {exc}")
             return
         messages.success(request, f"{row.version} is now the live {row.kind} model.")
+
+
+@admin.register(PipelineStatus)
+class PipelineStatusAdmin(admin.ModelAdmin[PipelineStatus]):
+    """Pipeline health: what waits for extraction or embedding, what failed, and a retry button."""
+
+    list_display = ("kind", "pending", "failed", "last_error", "swept_at")
+    actions = ("retry_failed",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Retry failed extractions of the selected kinds")
+    def retry_failed(self, request: HttpRequest, queryset: QuerySet[PipelineStatus]) -> None:
+        retried = 0
+        kinds = set(queryset.values_list("kind", flat=True))
+        if "reviews" in kinds:
+            retried += Review.objects.exclude(extraction_failed_key="").update(extraction_failed_key="")
+        if "searches" in kinds:
+            retried += SearchQuery.objects.exclude(extraction_failed_key="").update(extraction_failed_key="")
+        messages.success(request, f"{retried} failed rows queued again; the next sweep picks them up.")

@@ -30,6 +30,7 @@ from recommender.models import (
     Interaction,
     InteractionKind,
     ItemKind,
+    Keyword,
     PlaceKeyword,
     QueryIntent,
     SearchQueryKeyword,
@@ -57,6 +58,8 @@ class FeedRequest:
     radius_km: float | None = None
     open_now: bool = False
     now: datetime | None = None
+    apply_rules: bool = True  # False shows curators the feed before their rules
+    interest_keywords: tuple[int, ...] = ()  # preview a new person: keywords standing in for their searches
 
 
 @dataclass
@@ -147,7 +150,11 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
     weight_of = dict(zip(history.positive_ids.tolist(), history.positive_weights.tolist(), strict=True))
     centroid = _unit(np.average(liked_vectors, axis=0, weights=[weight_of[pk] for pk in liked_ids])) if liked else None
     interest = None
-    if user is not None and user.is_authenticated:
+    if request.interest_keywords:
+        chosen = Keyword.objects.filter(pk__in=request.interest_keywords, embedding__isnull=False)
+        stored_vectors = [np.asarray(v, dtype=np.float32) for v in chosen.values_list("embedding", flat=True)]
+        interest = _unit(np.mean(stored_vectors, axis=0)) if stored_vectors else None
+    elif user is not None and user.is_authenticated:
         stored = UserProfile.objects.filter(user_id=user.pk).values_list("interest_embedding", flat=True).first()
         interest = _unit(np.asarray(stored, dtype=np.float32)) if stored is not None else None
 
@@ -166,7 +173,7 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
         ids.update(_nearby(kind, pool, origin, radius).values_list("pk", flat=True)[:per_source])
     ids.update(_linked(kind, history, pool)[:per_source])
     now = request.now or timezone.now()
-    rules = rules_in_force(kind, now)
+    rules = rules_in_force(kind, now) if request.apply_rules else []
     pins = [(rule.position, rule.item_id) for rule in rules if rule.action == "pin" and rule.item_id and rule.position]
     ids.update(item_id for _, item_id in pins)
     if not ids:

@@ -398,3 +398,20 @@ class CuratorRuleChange(models.Model):
 
     def __str__(self) -> str:
         return f"rule {self.rule_id_value} {self.action} at {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+class PipelineStatus(models.Model):
+    """What the last sweep found, per kind of row: written by the worker, read by the admin."""
+
+    kind = models.CharField(max_length=20, unique=True)  # reviews, searches, places, clips, keywords
+    pending = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    swept_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "pipeline status"
+        ordering = ["kind"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.pending} pending, {self.failed} failed"

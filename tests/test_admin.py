@@ -12,7 +12,15 @@ from django.urls import reverse
 from pytest_django.fixtures import Settings
 
 from places.models import Place, Review
-from recommender.models import CuratorRule, CuratorRuleChange, Keyword, ModelVersion, PlaceKeyword, ReviewKeyword
+from recommender.models import (
+    CuratorRule,
+    CuratorRuleChange,
+    Keyword,
+    ModelVersion,
+    PipelineStatus,
+    PlaceKeyword,
+    ReviewKeyword,
+)
 from recommender.training import train_model
 from tests.factories import ClipFactory, InteractionFactory, PlaceFactory, ReviewFactory, UserFactory
 
@@ -145,3 +153,74 @@ def test_a_curator_cannot_see_or_edit_accounts_or_groups(curator_client: Client)
     assert response.status_code == 403
     victim.refresh_from_db()
     assert not victim.is_superuser and not victim.is_staff
+
+
+def test_preview_shows_a_persons_feed_before_and_after_rules_with_score_parts(staff_client: Client) -> None:
+    from recommender.curation import save_rule
+
+    alice = UserFactory(username="alice")
+    liked = PlaceFactory(name="liked one")
+    InteractionFactory(user=alice, place=liked)
+    blocked = PlaceFactory(name="Blocked Bakery")
+    PlaceFactory(name="Other Cafe")
+    save_rule(CuratorRule(action="block", place=blocked), None)
+
+    page = staff_client.get(reverse("admin:recommender_preview_feed"), {"user": "alice"}).content.decode()
+
+    after, before = page.split("Before rules")
+    assert "Blocked Bakery" not in after and "Blocked Bakery" in before
+    assert "Other Cafe" in after and "liked one" not in after
+    assert "Popularity" in page and "Curator" in page
+
+
+def test_preview_for_a_new_visitor_uses_chosen_interests_and_location(staff_client: Client) -> None:
+    import numpy as np
+
+    quiet = np.zeros(384, dtype=np.float32)
+    quiet[0] = 1.0
+    Keyword.objects.create(text="quiet", language="en", embedding=quiet)
+    PlaceFactory(name="Quiet Place", embedding=quiet, latitude=37.55, longitude=126.92)
+    loud = np.zeros(384, dtype=np.float32)
+    loud[1] = 1.0
+    PlaceFactory(name="Loud Place", embedding=loud, latitude=37.55, longitude=126.92)
+
+    page = staff_client.get(
+        reverse("admin:recommender_preview_feed"), {"keywords": "quiet, unknownword", "lat": "37.55", "lon": "126.92"}
+    ).content.decode()
+
+    after = page.split("Before rules")[0]
+    assert after.index("Quiet Place") < after.index("Loud Place")
+    assert "unknownword" in page and "distances from request" in page
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [({"user": "nobody"}, "No person with username"), ({"lat": "abc", "lon": "1"}, "must be numbers"),
+     ({"lat": "95", "lon": "1"}, "Give both latitude")],
+)  # fmt: skip
+def test_preview_explains_bad_input_instead_of_failing(
+    staff_client: Client, params: dict[str, str], message: str
+) -> None:
+    response = staff_client.get(reverse("admin:recommender_preview_feed"), params)
+    assert response.status_code == 200 and message in response.content.decode()
+
+
+def test_pipeline_health_lists_pending_and_failed_work_and_retries_failures(staff_client: Client) -> None:
+    from workers.tasks import sweep_pending
+
+    ReviewFactory()  # pending: never extracted
+    broken = ReviewFactory()
+    Review.objects.filter(pk=broken.pk).update(extraction_failed_key="k", extraction_error="LLMPermanentError: 400")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("workers.tasks.extract_review_keywords.delay", lambda *a: None)
+        patch.setattr("workers.tasks.embed_places.delay", lambda *a: None)
+        sweep_pending()
+    page = staff_client.get(reverse("admin:recommender_pipelinestatus_changelist")).content.decode()
+    assert "LLMPermanentError: 400" in page
+    reviews = PipelineStatus.objects.get(kind="reviews")
+    assert reviews.failed == 1 and reviews.pending >= 1
+    staff_client.post(
+        reverse("admin:recommender_pipelinestatus_changelist"),
+        {"action": "retry_failed", "_selected_action": [reviews.pk]},
+    )
+    assert Review.objects.get(pk=broken.pk).extraction_failed_key == ""

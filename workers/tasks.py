@@ -24,7 +24,7 @@ from recommender.keywords import (
     store_query_keywords,
     store_review_keywords,
 )
-from recommender.models import Keyword, SearchQuery
+from recommender.models import Keyword, PipelineStatus, SearchQuery
 from workers.embeddings import encode
 from workers.keywording import active_extractor
 from workers.llm import LLMPermanentError, LLMTransientError
@@ -189,7 +189,31 @@ def sweep_pending() -> dict[str, int]:
         for start in range(0, len(ids), EMBED_BATCH_SIZE):
             task.delay(ids[start : start + EMBED_BATCH_SIZE])
         enqueued[kind] = len(ids)
+    record_pipeline_status(pending)
     return enqueued
+
+
+def record_pipeline_status(pending: dict[str, QuerySet[Any]]) -> None:
+    """Store pending and failed counts for the admin's pipeline health page."""
+    now = timezone.now()
+    failed_rows: dict[str, QuerySet[Any]] = {
+        "reviews": Review.objects.exclude(extraction_failed_key=""),
+        "searches": SearchQuery.objects.exclude(extraction_failed_key=""),
+    }
+    for kind, queryset in pending.items():
+        failed = failed_rows.get(kind)
+        last_error = ""
+        if failed is not None:
+            last_error = failed.order_by("-pk").values_list("extraction_error", flat=True).first() or ""
+        PipelineStatus.objects.update_or_create(
+            kind=kind,
+            defaults={
+                "pending": queryset.count(),
+                "failed": failed.count() if failed is not None else 0,
+                "last_error": last_error,
+                "swept_at": now,
+            },
+        )
 
 
 # --- training --------------------------------------------------------------------------------
