@@ -160,6 +160,9 @@ REST_FRAMEWORK = {
         "events": _throttle_rate("API_THROTTLE_EVENTS", "120/min"),  # interaction batches
     },
     "EXCEPTION_HANDLER": "recommender.api.exceptions.api_exception_handler",
+    # No OPTIONS self-description (it is the schema's job; CORS preflights are answered by
+    # django-cors-headers before any view): OPTIONS is a 405.
+    "DEFAULT_METADATA_CLASS": None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {

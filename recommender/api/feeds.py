@@ -1,0 +1,119 @@
+"""Recommendation feeds: ranked, explained places and clips for anyone (anonymous too)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clips.models import Clip
+from recommender import services
+from recommender.api.params import FeedQuery, parse_query
+from recommender.api.schema import errors
+from recommender.api.serializers import ClipSummarySerializer, PlaceSummarySerializer
+from recommender.models import ItemKind
+
+
+def _feed_item_serializer(name: str, item: serializers.Serializer) -> serializers.Serializer:
+    return inline_serializer(
+        name,
+        {
+            "type": serializers.CharField(help_text="place or clip"),
+            "item": item,
+            "score": serializers.FloatField(allow_null=True),
+            "distance_km": serializers.FloatField(allow_null=True),
+            "reason": serializers.JSONField(
+                help_text='{"code": search|similar|collaborative|nearby|popular, ...details}'
+            ),
+            "parts": serializers.DictField(
+                child=serializers.FloatField(allow_null=True), required=False, help_text="only with explain=true"
+            ),
+            "evidence": serializers.JSONField(required=False, help_text="only with explain=true"),
+        },
+        many=True,
+    )
+
+
+def _feed_serializer(name: str, item: serializers.Serializer) -> serializers.Serializer:
+    return inline_serializer(
+        name,
+        {
+            "model_version": serializers.CharField(allow_null=True, help_text="also in the X-Model-Version header"),
+            "origin": serializers.CharField(allow_null=True, help_text="request, usual_area or null"),
+            "items": _feed_item_serializer(f"{name}Item", item),
+        },
+    )
+
+
+def _finite(value: float | None) -> float | None:
+    """JSON has no NaN: a score part that does not apply is null."""
+    return value if value is not None and math.isfinite(value) else None
+
+
+class _FeedApi(APIView):
+    permission_classes = [AllowAny]
+    kind: str = ItemKind.PLACE
+
+    def get(self, request: Request) -> Response:
+        params = parse_query(FeedQuery, request)
+        feed = services.recommend(
+            request.user,
+            services.FeedRequest(
+                kind=self.kind,
+                limit=params["limit"],
+                latitude=params.get("lat"),
+                longitude=params.get("lon"),
+                radius_km=params.get("radius_km"),
+                open_now=params["open_now"],
+            ),
+        )
+        items = []
+        for entry in feed.items:
+            is_clip = isinstance(entry.item, Clip)
+            if isinstance(entry.item, Clip):
+                summary: Any = ClipSummarySerializer(entry.item)
+            else:
+                summary = PlaceSummarySerializer(entry.item)
+            out: dict[str, Any] = {
+                "type": "clip" if is_clip else "place",
+                "item": summary.data,
+                "score": _finite(entry.score),
+                "distance_km": _finite(round(entry.distance_km, 3) if entry.distance_km is not None else None),
+                "reason": entry.reason,
+            }
+            if params["explain"]:
+                out["parts"] = {name: _finite(value) for name, value in entry.parts.items()}
+                out["evidence"] = entry.evidence
+            items.append(out)
+        response = Response({"model_version": feed.model_version, "origin": feed.origin, "items": items})
+        response["X-Model-Version"] = feed.model_version or "none"
+        return response
+
+
+def _responses(name: str, item: serializers.Serializer) -> dict[int, Any]:
+    ok = OpenApiResponse(_feed_serializer(name, item), description="the feed; header X-Model-Version names the model")
+    return {200: ok, **errors(400)}
+
+
+class PlaceFeedApi(_FeedApi):
+    kind = ItemKind.PLACE
+
+    @extend_schema(parameters=[FeedQuery], responses=_responses("PlaceFeed", PlaceSummarySerializer()))
+    def get(self, request: Request) -> Response:
+        """Recommended places: personal when signed in, popular and nearby otherwise."""
+        return super().get(request)
+
+
+class ClipFeedApi(_FeedApi):
+    kind = ItemKind.CLIP
+
+    @extend_schema(parameters=[FeedQuery], responses=_responses("ClipFeed", ClipSummarySerializer()))
+    def get(self, request: Request) -> Response:
+        """Recommended clips: personal when signed in, popular and nearby otherwise."""
+        return super().get(request)

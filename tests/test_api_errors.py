@@ -1,0 +1,70 @@
+"""One error shape everywhere, no tracebacks, and a schema + Swagger UI served from local files."""
+
+from __future__ import annotations
+
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from tests import test_api_support as support
+from tests.factories import PlaceFactory
+from tests.test_api_support import assert_error
+
+pytestmark = pytest.mark.django_db
+
+# Shared fixtures (pytest finds fixtures by name in the module).
+alice = support.alice
+anon = support.anon
+as_alice = support.as_alice
+fresh_throttle_counters = support.fresh_throttle_counters
+
+
+def test_an_unexpected_exception_is_a_json_500_without_a_traceback(anon: APIClient, settings: Any) -> None:
+    settings.DEBUG = True  # even in development the API never shows a debug page
+    with mock.patch("recommender.api.catalog.filter_catalogue", side_effect=RuntimeError("secret detail")):
+        response = anon.get("/api/v1/places/")
+    assert response.status_code == 500
+    body = response.json()
+    assert body["error"]["code"] == "server_error" and "secret" not in response.content.decode()
+
+
+def test_a_wrong_method_is_a_405_in_the_error_format(anon: APIClient) -> None:
+    assert_error(anon.delete("/api/v1/places/"), 405, "method_not_allowed")
+
+
+def test_validation_errors_name_each_field(anon: APIClient) -> None:
+    body = assert_error(anon.get("/api/v1/feed/places/?limit=0&lat=100&lon=0"), 400, "invalid")
+    assert set(body["error"]["fields"]) == {"limit", "lat"}
+
+
+def test_an_unsupported_media_type_is_a_415(as_alice: APIClient) -> None:
+    place = PlaceFactory()
+    response = as_alice.post(f"/api/v1/places/{place.pk}/reviews/", "rating=5", content_type="text/csv")
+    assert_error(response, 415, "unsupported_media_type")
+
+
+def test_the_schema_describes_every_api_endpoint() -> None:
+    schema = Client().get("/api/schema/?format=json").json()
+    paths = set(schema["paths"])
+    for expected in (
+        "/api/v1/auth/signup/", "/api/v1/auth/token/", "/api/v1/auth/token/refresh/", "/api/v1/auth/logout/",
+        "/api/v1/me/", "/api/v1/me/interests/", "/api/v1/me/export/", "/api/v1/places/",
+        "/api/v1/places/{place_id}/", "/api/v1/places/{place_id}/similar/", "/api/v1/places/{place_id}/reviews/",
+        "/api/v1/reviews/{review_id}/", "/api/v1/clips/", "/api/v1/clips/{clip_id}/",
+        "/api/v1/clips/{clip_id}/similar/", "/api/v1/interactions/", "/api/v1/searches/",
+        "/api/v1/feed/places/", "/api/v1/feed/clips/",
+    ):  # fmt: skip
+        assert expected in paths
+    feed_params = {p["name"] for p in schema["paths"]["/api/v1/feed/places/"]["get"]["parameters"]}
+    assert {"lat", "lon", "radius_km", "limit", "open_now", "explain"} <= feed_params
+    assert "400" in schema["paths"]["/api/v1/places/"]["get"]["responses"]
+    assert "jwtAuth" in schema["components"]["securitySchemes"]
+
+
+def test_swagger_ui_is_served_from_local_assets_not_a_cdn() -> None:
+    page = Client().get("/api/docs/").content.decode()
+    assert "swagger-ui" in page and "cdn" not in page.lower() and "unpkg" not in page
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in page
