@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('recommender', '0004_curator_rules'),
+        ("recommender", "0004_curator_rules"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PipelineStatus',
+            name="PipelineStatus",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=20, unique=True)),
-                ('pending', models.PositiveIntegerField(default=0)),
-                ('failed', models.PositiveIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
-                ('swept_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kind", models.CharField(max_length=20, unique=True)),
+                ("pending", models.PositiveIntegerField(default=0)),
+                ("failed", models.PositiveIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
+                ("swept_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'verbose_name_plural': 'pipeline status',
-                'ordering': ['kind'],
+                "verbose_name_plural": "pipeline status",
+                "ordering": ["kind"],
             },
         ),
     ]
