@@ -31,6 +31,7 @@ from recommender.models import (
     InteractionKind,
     ItemKind,
     Keyword,
+    MutedKeyword,
     PlaceKeyword,
     QueryIntent,
     SearchQueryKeyword,
@@ -413,6 +414,8 @@ class _Evidence:
             item_field, "keyword_id", "keyword__text", "keyword__tag_en"
         ):
             self.keywords.setdefault(item_id, []).append((keyword_id, tag or text))
+        if user is not None and user.is_authenticated:
+            user_keywords -= set(MutedKeyword.objects.filter(user_id=user.pk).values_list("keyword_id", flat=True))
         self.user_keywords = user_keywords
 
     def for_item(self, rank: int) -> dict[str, Any]:

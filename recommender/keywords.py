@@ -206,6 +206,7 @@ def refresh_interest_vector(user_id: int, *, now: datetime | None = None) -> boo
             keyword__embedding__isnull=False,
             keyword__is_hidden=False,
         )
+        .exclude(keyword__muted_by__user_id=user_id)
         .order_by("-query__created_at")
         .values_list("weight", "query__created_at", "keyword__embedding")[: settings.INTEREST_MAX_KEYWORDS]
     )

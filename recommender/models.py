@@ -415,3 +415,17 @@ class PipelineStatus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.pending} pending, {self.failed} failed"
+
+
+class MutedKeyword(models.Model):
+    """A learned interest the person removed: kept out of their profile, interest vector and reasons."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="muted_keywords")
+    keyword = models.ForeignKey(Keyword, on_delete=models.CASCADE, related_name="muted_by")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "keyword"], name="mutedkeyword_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} muted {self.keyword_id}"

@@ -18,10 +18,12 @@ from django.utils import timezone
 from clips.models import Clip
 from places.models import Place
 from recommender.feeds import Feed, FeedRequest, recommend
-from recommender.keywords import recency_weight
+from recommender.keywords import recency_weight, refresh_interest_vector
 from recommender.models import (
     Interaction,
     InteractionKind,
+    Keyword,
+    MutedKeyword,
     PlaceKeyword,
     QueryIntent,
     ReviewKeyword,
@@ -146,5 +148,28 @@ def interest_profile(user: User, *, limit: int = 20) -> list[ProfileKeyword]:
         place_id__in=list(liked_places), keyword__is_hidden=False, weight__gt=0
     ).values_list("keyword_id", "keyword__text", "keyword__tag_en", "weight")[:1000]:
         add(keyword_id, text, tag, weight, "liked")
-    ranked = sorted((k for k in found.values() if k.weight > 0), key=lambda k: -k.weight)
+    muted = set(MutedKeyword.objects.filter(user=user).values_list("keyword_id", flat=True))
+    ranked = sorted((k for k in found.values() if k.weight > 0 and k.keyword_id not in muted), key=lambda k: -k.weight)
     return ranked[:limit]
+
+
+def mute_keyword(user: User, keyword_id: int) -> bool:
+    """Remove a learned interest: it leaves the profile, the interest vector and the reasons.
+
+    Returns False for an unknown keyword. Muting twice is harmless.
+    """
+    if not Keyword.objects.filter(pk=keyword_id).exists():
+        return False
+    with transaction.atomic():
+        MutedKeyword.objects.get_or_create(user=user, keyword_id=keyword_id)
+        refresh_interest_vector(user.pk)
+    return True
+
+
+def unmute_keyword(user: User, keyword_id: int) -> bool:
+    """Undo ``mute_keyword``; returns whether the keyword had been muted."""
+    with transaction.atomic():
+        deleted, _ = MutedKeyword.objects.filter(user=user, keyword_id=keyword_id).delete()
+        if deleted:
+            refresh_interest_vector(user.pk)
+    return bool(deleted)

@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from places.models import Review
-from recommender.models import Interaction, QueryIntent, SearchQuery, SearchQueryKeyword, UserProfile
+from recommender.models import Interaction, MutedKeyword, QueryIntent, SearchQuery, SearchQueryKeyword, UserProfile
 from tests import test_api_support as support
 from tests.factories import InteractionFactory, KeywordFactory, ReviewFactory, SearchQueryFactory
 from tests.test_api_support import PASSWORD, assert_error
@@ -38,7 +38,29 @@ def test_interests_show_what_your_searches_taught_the_system(as_alice: APIClient
     assert [(i["text"], i["sources"]) for i in interests] == [("alice keyword", ["search"])]
 
 
+def test_removing_an_interest_hides_it_for_you_only_and_can_be_undone(
+    as_alice: APIClient, alice: User, bob: User
+) -> None:
+    give_history(alice, "shared")
+    keyword_id = SearchQueryKeyword.objects.get(query__user=alice).keyword_id
+    SearchQueryKeyword.objects.create(
+        query=SearchQueryFactory(user=bob, intent=QueryIntent.INTEREST), keyword_id=keyword_id, weight=1.0
+    )
+
+    assert as_alice.delete(f"/api/v1/me/interests/{keyword_id}/").status_code == 204
+
+    assert as_alice.get("/api/v1/me/interests/").json() == []
+    assert MutedKeyword.objects.filter(user=alice, keyword_id=keyword_id).exists()
+    assert not MutedKeyword.objects.filter(user=bob).exists()
+    assert as_alice.put(f"/api/v1/me/interests/{keyword_id}/").status_code == 204
+    assert [i["keyword_id"] for i in as_alice.get("/api/v1/me/interests/").json()] == [keyword_id]
+    assert_error(as_alice.delete("/api/v1/me/interests/999999/"), 404)
+    assert_error(as_alice.put(f"/api/v1/me/interests/{keyword_id}/"), 404)
+
+
 def test_interests_need_an_account(anon: APIClient) -> None:
+    assert_error(anon.get("/api/v1/me/interests/"), 401)
+    assert_error(anon.delete("/api/v1/me/interests/1/"), 401)
     assert_error(anon.get("/api/v1/me/interests/"), 401)
 
 

@@ -84,3 +84,28 @@ def test_the_interest_profile_combines_searches_reviews_and_liked_places() -> No
 
     assert [k.tag_en for k in profile] == ["quiet", "river view"]
     assert profile[0].sources == {"search"} and profile[1].sources == {"liked"}
+
+
+def test_a_muted_interest_leaves_the_profile_and_the_interest_vector_until_unmuted() -> None:
+    import numpy as np
+
+    from recommender.models import UserProfile
+    from recommender.services import mute_keyword, unmute_keyword
+
+    alice = UserFactory()
+    vectors = np.eye(384, dtype=np.float32)
+    quiet = Keyword.objects.create(text="quiet", language="en", tag_en="quiet", embedding=vectors[0])
+    view = Keyword.objects.create(text="river view", language="en", tag_en="river view", embedding=vectors[1])
+    search = SearchQueryFactory(user=alice, intent=QueryIntent.INTEREST)
+    search.keyword_links.create(keyword=quiet, weight=1.0)
+    search.keyword_links.create(keyword=view, weight=0.5)
+
+    assert mute_keyword(alice, quiet.pk) is True
+    assert [k.tag_en for k in interest_profile(alice)] == ["river view"]
+    vector = np.asarray(UserProfile.objects.get(user=alice).interest_embedding)
+    assert vector[0] == 0 and vector[1] > 0.99
+
+    assert unmute_keyword(alice, quiet.pk) is True
+    assert [k.tag_en for k in interest_profile(alice)] == ["quiet", "river view"]
+    assert np.asarray(UserProfile.objects.get(user=alice).interest_embedding)[0] > 0.5
+    assert mute_keyword(alice, 999999) is False and unmute_keyword(alice, quiet.pk) is False

@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -55,6 +56,24 @@ class InterestsApi(APIView):
         """What the system believes you like, strongest first, and where each belief came from."""
         profile = services.interest_profile(request.user, limit=INTEREST_LIMIT)  # type: ignore[arg-type]
         return Response(InterestSerializer(profile, many=True).data)
+
+
+class InterestDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None, **errors(401, 404)})
+    def delete(self, request: Request, keyword_id: int) -> Response:
+        """Remove a learned interest: it leaves your profile, your interest vector and the reasons you see."""
+        if not services.mute_keyword(request.user, keyword_id):  # type: ignore[arg-type]
+            raise NotFound("No such keyword.")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={204: None, **errors(401, 404)})
+    def put(self, request: Request, keyword_id: int) -> Response:
+        """Undo a removal: the keyword counts again."""
+        if not services.unmute_keyword(request.user, keyword_id):  # type: ignore[arg-type]
+            raise NotFound("That keyword was not removed.")
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 def export_user_data(user: User) -> dict[str, Any]:

@@ -21,6 +21,7 @@ urlpatterns = [
     path("auth/logout/", auth.LogoutApi.as_view(), name="api-logout"),
     path("me/", profile.MeApi.as_view(), name="api-me"),
     path("me/interests/", profile.InterestsApi.as_view(), name="api-interests"),
+    path("me/interests/<int:keyword_id>/", profile.InterestDetailApi.as_view(), name="api-interest-detail"),
     path("me/export/", profile.ExportApi.as_view(), name="api-export"),
     path("places/", catalog.PlaceListApi.as_view(), name="api-places"),
     path("places/<int:place_id>/", catalog.PlaceDetailApi.as_view(), name="api-place"),
