@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+from unittest import mock
+
 import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from places.models import Review
+from recommender.enqueue import TRAIN_MODELS
+from recommender.keywords import refresh_place_keywords
 from recommender.models import Interaction, MutedKeyword, QueryIntent, SearchQuery, SearchQueryKeyword, UserProfile
 from tests import test_api_support as support
 from tests.factories import InteractionFactory, KeywordFactory, ReviewFactory, SearchQueryFactory
@@ -82,14 +87,26 @@ def test_export_needs_an_account(anon: APIClient) -> None:
     assert_error(anon.get("/api/v1/me/export/"), 401)
 
 
-def test_deleting_your_account_removes_your_data_and_keeps_others(as_alice: APIClient, alice: User, bob: User) -> None:
+def test_deleting_your_account_removes_your_data_and_keeps_others(
+    as_alice: APIClient, alice: User, bob: User, django_capture_on_commit_callbacks: Any
+) -> None:
     give_history(alice, "alice")
     give_history(bob, "bob")
-    response = as_alice.delete("/api/v1/me/", {"password": PASSWORD}, format="json")
+    reviewed = Review.objects.get(user=alice).place
+    keyword = KeywordFactory(text="from alice's review")
+    Review.objects.get(user=alice).keyword_links.create(keyword=keyword)
+    refresh_place_keywords(reviewed.pk)
+    assert reviewed.keyword_links.filter(keyword=keyword).exists()
+
+    with mock.patch("recommender.enqueue.send") as send, django_capture_on_commit_callbacks(execute=True):
+        response = as_alice.delete("/api/v1/me/", {"password": PASSWORD}, format="json")
+
     assert response.status_code == 204
     assert not User.objects.filter(username="alice").exists()
     for model in (Review, Interaction, SearchQuery, UserProfile):
         assert list(model.objects.values_list("user__username", flat=True).distinct()) == ["bob"]
+    assert not reviewed.keyword_links.filter(keyword=keyword).exists()  # the place profile forgot her
+    send.assert_called_once_with(TRAIN_MODELS)  # and the models are retrained without her
 
 
 def test_account_deletion_needs_the_right_password(as_alice: APIClient, alice: User) -> None:

@@ -20,6 +20,8 @@ from recommender import services
 from recommender.api.params import parse_body
 from recommender.api.schema import errors
 from recommender.api.serializers import InteractionSerializer, ReviewSerializer, SearchSerializer
+from recommender.enqueue import TRAIN_MODELS, enqueue_on_commit
+from recommender.keywords import refresh_place_keywords
 from recommender.models import Interaction, SearchQuery, UserProfile
 
 INTEREST_LIMIT = 50
@@ -101,12 +103,18 @@ def delete_account(user: User) -> None:
     """Delete the person and, by cascade, their reviews, interactions, searches and profile.
 
     Their refresh tokens are blacklisted first (the rows outlive the user, SET_NULL), so a
-    stolen token cannot be refreshed after the account is gone.
+    stolen token cannot be refreshed after the account is gone. The places they reviewed get
+    their keyword profiles rebuilt without them, and the ALS models are retrained after commit
+    so the person's interactions leave the item factors too.
     """
     with transaction.atomic():
         for token in OutstandingToken.objects.filter(user=user):
             BlacklistedToken.objects.get_or_create(token=token)
+        reviewed = set(Review.objects.filter(user=user).values_list("place_id", flat=True))
         user.delete()
+        for place_id in reviewed:
+            refresh_place_keywords(place_id)
+        enqueue_on_commit(TRAIN_MODELS)
 
 
 class ExportApi(APIView):
