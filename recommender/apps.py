@@ -7,6 +7,7 @@ class RecommenderConfig(AppConfig):
     verbose_name = "Recommendations"
 
     def ready(self) -> None:
+        from recommender import checks  # noqa: F401  (registers the deployment checks)
         from recommender.roles import ensure_curator_group
 
         # Permissions exist only after migrate has run, so the group is kept in step from here.
