@@ -31,7 +31,6 @@ from recommender.models import (
     InteractionKind,
     ItemKind,
     Keyword,
-    MutedKeyword,
     PlaceKeyword,
     QueryIntent,
     SearchQueryKeyword,
@@ -384,6 +383,7 @@ class _Evidence:
                 SearchQueryKeyword.objects.filter(
                     query__user_id=user.pk, query__intent=QueryIntent.INTEREST, keyword__embedding__isnull=False
                 )
+                .exclude(keyword__muted_by__user_id=user.pk)  # interests the person removed
                 .order_by("-query__created_at")
                 .values_list("query_id", "query__text", "keyword_id", "keyword__embedding")[:100]
             )
@@ -401,11 +401,10 @@ class _Evidence:
         link_model = PlaceKeyword if kind == ItemKind.PLACE else ClipKeyword
         item_field = "place_id" if kind == ItemKind.PLACE else "clip_id"
         if liked_ids:
-            user_keywords.update(
-                link_model.objects.filter(**{f"{item_field}__in": liked_ids}, weight__gt=0).values_list(
-                    "keyword_id", flat=True
-                )
-            )
+            liked_links = link_model.objects.filter(**{f"{item_field}__in": liked_ids}, weight__gt=0)
+            if user is not None and user.is_authenticated:
+                liked_links = liked_links.exclude(keyword__muted_by__user_id=user.pk)
+            user_keywords.update(liked_links.values_list("keyword_id", flat=True))
         self.keywords: dict[int, list[tuple[int, str]]] = {}
         item_links = link_model.objects.filter(
             **{f"{item_field}__in": item_ids.tolist()}, keyword__is_hidden=False, weight__gt=0
@@ -414,8 +413,6 @@ class _Evidence:
             item_field, "keyword_id", "keyword__text", "keyword__tag_en"
         ):
             self.keywords.setdefault(item_id, []).append((keyword_id, tag or text))
-        if user is not None and user.is_authenticated:
-            user_keywords -= set(MutedKeyword.objects.filter(user_id=user.pk).values_list("keyword_id", flat=True))
         self.user_keywords = user_keywords
 
     def for_item(self, rank: int) -> dict[str, Any]:

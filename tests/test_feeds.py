@@ -264,3 +264,17 @@ def test_the_feed_takes_a_bounded_number_of_queries(django_assert_max_num_querie
     with django_assert_max_num_queries(16):
         feed = recommend(judy, FeedRequest(limit=20, latitude=37.55, longitude=126.92))
     assert len(feed.items) == 20
+
+
+def test_a_removed_interest_is_no_longer_given_as_a_reason() -> None:
+    from recommender.services import mute_keyword
+
+    kim = UserFactory()
+    quiet = Keyword.objects.create(text="조용한", language="ko", tag_en="quiet")
+    liked, other = cafe("liked", 1), cafe("other", 2)
+    for place in (liked, other):
+        place.keyword_links.create(keyword=quiet, weight=0.8, source="reviews")
+    like(kim, liked)
+    assert recommend(kim, FeedRequest()).items[0].evidence["shared_keywords"] == ["quiet"]
+    mute_keyword(kim, quiet.pk)
+    assert recommend(kim, FeedRequest()).items[0].evidence["shared_keywords"] == []
