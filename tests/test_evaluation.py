@@ -1,0 +1,276 @@
+"""The offline evaluation: metrics by hand, the split's guarantees, planted structure, the command."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+
+from recommender.evaluation import EvalOptions, cached_embedder, evaluate, item_vectors, prepare, search_vectors
+from recommender.evaluation.datasets import Dataset, load_generic
+from recommender.evaluation.methods import ALSOnly, ContentOnly
+from recommender.evaluation.metrics import coverage, ndcg_at_k, recall_at_k, top_k
+from recommender.evaluation.split import split_pairs
+from recommender.models import DEFAULT_KIND_WEIGHTS
+from recommender.ranking.als import ALSParams
+
+# --- metrics ---------------------------------------------------------------------------------
+
+
+def test_recall_divides_hits_by_the_smaller_of_k_and_the_test_set() -> None:
+    assert recall_at_k([5, 1, 7, 2], {1, 2, 9}, k=2) == 1 / 2  # one hit, min(2, 3) = 2
+    assert recall_at_k([5, 1, 7, 2], {1, 2, 9}, k=4) == 2 / 3
+    assert recall_at_k([5, 1], {1}, k=10) == 1.0  # one relevant item found: perfect
+    assert np.isnan(recall_at_k([1], set(), k=10))
+
+
+def test_ndcg_discounts_hits_by_rank_against_a_perfect_list() -> None:
+    # Hits at ranks 2 and 4 of 4; two relevant, so the ideal puts them at ranks 1 and 2.
+    dcg = 1 / np.log2(3) + 1 / np.log2(5)
+    ideal = 1 / np.log2(2) + 1 / np.log2(3)
+    assert ndcg_at_k([5, 1, 7, 2], {1, 2}, k=4) == pytest.approx(dcg / ideal)
+    assert ndcg_at_k([1, 2, 7], {1, 2}, k=3) == pytest.approx(1.0)
+    assert ndcg_at_k([7, 8], {1}, k=2) == 0.0
+
+
+def test_tied_scores_are_broken_by_the_seeded_order_not_by_item_index() -> None:
+    scores = np.array([0.5, 0.9, 0.5, 0.5, 0.1])
+    tiebreak = np.array([3, 4, 2, 0, 1])  # among equals: item 3 first, then 2, then 0
+    ranked = top_k(scores, 3, tiebreak)
+    assert ranked.tolist() == [1, 3, 2]
+    # With item 0 relevant, the tie costs it the top 3 entirely; with 2 relevant it sits at rank 3.
+    assert ndcg_at_k(ranked, {0}, k=3) == 0.0
+    assert ndcg_at_k(ranked, {2}, k=3) == pytest.approx(1 / np.log2(4))
+
+
+def test_top_k_never_returns_excluded_or_unscored_items() -> None:
+    scores = np.array([0.9, np.nan, 0.8, 0.7])
+    ranked = top_k(scores, 10, np.arange(4), exclude=np.array([0]))
+    assert ranked.tolist() == [2, 3]
+
+
+def test_coverage_is_the_share_of_the_catalogue_anyone_was_shown() -> None:
+    assert coverage([np.array([0, 1]), np.array([1, 2])], n_items=6) == pytest.approx(0.5)
+    assert coverage([], n_items=4) == 0.0
+
+
+# --- split -----------------------------------------------------------------------------------
+
+
+def _random_pairs(seed: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    pairs = {(int(u), int(i)) for u, i in zip(rng.integers(0, 80, 900), rng.integers(0, 60, 900), strict=True)}
+    users, items = (np.array(a, dtype=np.int64) for a in zip(*sorted(pairs), strict=True))
+    return users, items, np.ones(len(users))
+
+
+def test_split_is_reproducible_with_a_seed_and_changes_with_another() -> None:
+    users, items, weights = _random_pairs()
+    a = split_pairs(users, items, weights, 80, 60, seed=7)
+    b = split_pairs(users, items, weights, 80, 60, seed=7)
+    c = split_pairs(users, items, weights, 80, 60, seed=8)
+    assert np.array_equal(a.train, b.train) and np.array_equal(a.new_items, b.new_items)
+    assert not np.array_equal(a.train, c.train)
+
+
+def test_split_keeps_test_cold_users_and_new_items_out_of_training() -> None:
+    users, items, weights = _random_pairs()
+    split = split_pairs(users, items, weights, 80, 60, seed=1)
+    train_pairs = set(zip(users[split.train].tolist(), items[split.train].tolist(), strict=True))
+    for user, test in split.test_items.items():
+        assert not any((user, int(i)) in train_pairs for i in test)
+    assert len(split.cold_users) == round(0.15 * len(np.unique(users)))
+    assert all(split.history[u] == 0 for u in split.cold_users)
+    assert not set(items[split.train].tolist()) & set(np.flatnonzero(split.new_items).tolist())
+    assert split.new_items.sum() == round(0.1 * len(np.unique(items)))
+    warm = [u for u in split.test_items if u not in set(split.cold_users.tolist()) and split.history[u] > 0]
+    assert warm, "warm users keep some training history"
+
+
+# --- planted structure -----------------------------------------------------------------------
+
+
+def _keyword_embedder(texts: list[str], kind: str) -> np.ndarray:
+    """A stand-in encoder: the group word decides the direction, a per-text hash adds a little noise."""
+    out = np.zeros((len(texts), 8), dtype=np.float32)
+    for row, text in enumerate(texts):
+        out[row, 0] = "jazz" in text
+        out[row, 1] = "metal" in text
+        out[row, 2:] = np.random.default_rng(zlib.crc32(text.encode())).random(6) * 0.1
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def group(user: int) -> int:
+    return 1 if user % 3 == 0 else 0
+
+
+def planted_dataset(n_users: int = 120, n_items: int = 80) -> Dataset:
+    """Two taste groups, text and place revealing the group.
+
+    Two thirds of users like even items, one third odd items, so popularity serves the majority's
+    items to everyone while the group is plain from a user's history, their searches and whereabouts.
+    """
+    rng = np.random.default_rng(0)
+    users, items = [], []
+    for u in range(n_users):
+        own = [i for i in range(n_items) if i % 2 == group(u)]
+        for i in rng.choice(own, size=int(rng.integers(4, 14)), replace=False):
+            users.append(u)
+            items.append(int(i))
+    lat = np.where(np.arange(n_items) % 2 == 0, 37.50, 37.70) + rng.normal(0, 0.005, n_items)
+    lon = np.where(np.arange(n_items) % 2 == 0, 127.00, 127.20) + rng.normal(0, 0.005, n_items)
+    return Dataset(
+        name="planted",
+        user_keys=[f"u{u}" for u in range(n_users)],
+        item_keys=[f"i{i}" for i in range(n_items)],
+        users=np.array(users, dtype=np.int64),
+        items=np.array(items, dtype=np.int64),
+        weights=np.ones(len(users)),
+        item_base_text=[f"place {i} {'jazz' if i % 2 == 0 else 'metal'}" for i in range(n_items)],
+        item_lat=lat,
+        item_lon=lon,
+        searches={u: ["jazz" if group(u) == 0 else "metal"] for u in range(0, n_users, 4)},
+    )
+
+
+SMALL_ALS = ALSParams(factors=4, iterations=10, regularization=0.05)
+
+
+def test_hybrid_beats_popularity_when_taste_groups_are_planted() -> None:
+    options = EvalOptions(seed=0, sample_users=None, als=SMALL_ALS)
+    results = evaluate(planted_dataset(), options, _keyword_embedder)["results"]
+    assert results["hybrid"]["all"]["ndcg@10"] > 1.3 * results["popularity"]["all"]["ndcg@10"]
+    # Cold users with searches are served from the search vector alone.
+    assert results["hybrid"]["history 0"]["ndcg@10"] > results["popularity"]["history 0"]["ndcg@10"]
+
+
+def test_new_items_get_content_scores_but_nothing_from_als() -> None:
+    dataset = planted_dataset()
+    split = split_pairs(dataset.users, dataset.items, dataset.weights, dataset.n_users, dataset.n_items, seed=0)
+    ctx = prepare(dataset, split.train, SMALL_ALS, _keyword_embedder, {})
+    user = next(u for u in split.test_items if split.history[u] >= 3)
+    new_same_group = [i for i in np.flatnonzero(split.new_items) if i % 2 == group(user)]
+    assert new_same_group
+    content = ContentOnly(ctx).scores_for(user)
+    als = ALSOnly(ctx).scores_for(user)
+    assert np.all(content[new_same_group] > 0.5)
+    assert np.allclose(als[np.flatnonzero(split.new_items)], 0.0, atol=1e-6)
+
+
+def tiny_dataset() -> Dataset:
+    """Two users, two places, one pair each."""
+    return Dataset(
+        name="tiny",
+        user_keys=["alice", "bob"],
+        item_keys=["a", "b"],
+        users=np.array([0, 1]),
+        items=np.array([0, 1]),
+        weights=np.ones(2),
+        item_base_text=["place a", "place b"],
+    )
+
+
+def test_reviews_and_tags_of_test_pairs_never_describe_their_item() -> None:
+    dataset = tiny_dataset()
+    dataset.docs = [(0, 0, "jazz night"), (1, 1, "metal night")]
+    vectors = item_vectors(dataset, {(0, 0)}, _keyword_embedder)  # (1, 1) is a test pair
+    assert vectors[0, 0] > 0.5  # item 0 learnt "jazz" from its training review
+    assert vectors[1, 1] == 0.0  # item 1's only review is a test pair: no "metal" in its vector
+
+
+def test_strict_searches_drop_tags_given_to_held_out_items() -> None:
+    dataset = tiny_dataset()
+    dataset.searches = {0: ["jazz", "metal"]}
+    dataset.search_pairs = [(0, 0, "jazz"), (0, 1, "metal")]
+    loose = search_vectors(dataset, _keyword_embedder)
+    strict = search_vectors(dataset, _keyword_embedder, hidden={(0, 1)})
+    assert loose[0][1] > 0.5
+    assert strict[0][1] == 0.0 and strict[0][0] > 0.9
+
+
+def test_embedding_cache_encodes_each_text_once(tmp_path: Path) -> None:
+    calls: list[list[str]] = []
+
+    def counting(texts: list[str], kind: str) -> np.ndarray:
+        calls.append(list(texts))
+        return _keyword_embedder(texts, kind)
+
+    first = cached_embedder(counting, "m", tmp_path)(["a jazz", "b metal"], "passage")
+    again = cached_embedder(counting, "m", tmp_path)(["b metal", "a jazz", "c jazz"], "passage")
+    assert calls == [["a jazz", "b metal"], ["c jazz"]]
+    assert np.allclose(again[1], first[0])
+
+
+# --- generic format --------------------------------------------------------------------------
+
+
+def test_generic_loader_reads_items_interactions_reviews_and_searches(tmp_path: Path) -> None:
+    (tmp_path / "items.csv").write_text(
+        "item_type,item_id,name,category,latitude,longitude,caption\n"
+        "place,p1,한강뷰 카페,cafe,37.556,126.901,\n"
+        "place,p2,Quiet Books,cafe,,,\n"
+        "clip,c1,Cafe tour,cafe,,,three cafés by the river\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "interactions.csv").write_text(
+        "user_id,item_type,item_id,kind,timestamp,watched_fraction\n"
+        "u1,place,p1,visit,2024-05-01T14:30:00+09:00,\n"
+        "u1,place,p1,like,2024-05-02,\n"
+        "u1,clip,c1,watch,2024-05-01T15:00:00Z,0.5\n"
+        "u2,place,p2,skip,2024-05-03,\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "reviews.csv").write_text(
+        'review_id,user_id,place_id,rating,text,timestamp\nr1,u2,p1,5,"조용하고\n좋아요",2024-05-02\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "searches.csv").write_text("search_id,user_id,text,timestamp\ns1,u3,jazz cafe,2024-05-01\n")
+    weights = {str(k): v for k, v in DEFAULT_KIND_WEIGHTS.items()}
+    data = load_generic(tmp_path, weights)
+    assert data.item_keys == ["place:p1", "place:p2", "clip:c1"]
+    pairs = {
+        (data.user_keys[u], data.item_keys[i]): w for u, i, w in zip(data.users, data.items, data.weights, strict=True)
+    }
+    assert pairs[("u1", "place:p1")] == weights["visit"] + weights["like"]
+    assert pairs[("u1", "clip:c1")] == pytest.approx(weights["watch"] * 0.5)
+    assert pairs[("u2", "place:p2")] == weights["skip"]  # kept, but never a positive
+    assert pairs[("u2", "place:p1")] == weights["visit"]  # a review is a visit
+    assert data.docs == [(data.user_keys.index("u2"), 0, "조용하고 좋아요")]
+    assert data.searches == {data.user_keys.index("u3"): ["jazz cafe"]}
+    assert data.item_base_text is not None and "three cafés" in data.item_base_text[2]
+    assert data.item_lat is not None and np.isnan(data.item_lat[1]) and data.item_lat[0] == pytest.approx(37.556)
+
+
+def test_generic_loader_rejects_interactions_with_unknown_items(tmp_path: Path) -> None:
+    (tmp_path / "items.csv").write_text("item_type,item_id,name\nplace,p1,A\n")
+    (tmp_path / "interactions.csv").write_text(
+        "user_id,item_type,item_id,kind,timestamp\nu1,place,p9,visit,2024-01-01\n"
+    )
+    with pytest.raises(ValueError, match="p9"):
+        load_generic(tmp_path, {str(k): v for k, v in DEFAULT_KIND_WEIGHTS.items()})
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+@pytest.mark.shared_data
+def test_evaluate_command_ranks_a_foursquare_sample_and_writes_json_and_png(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_json, out_png = tmp_path / "fs.json", tmp_path / "fs.png"
+    call_command(
+        "evaluate", "foursquare", "--path", str(shared_data / "foursquare_singapore"),
+        "--sample-users", "60", "--seed", "1", "--iterations", "3", "--json", str(out_json), "--png", str(out_png),
+    )  # fmt: skip
+    report = json.loads(out_json.read_text())
+    assert report["evaluated_users"] == 60
+    assert {"popularity", "location", "als", "hybrid"} <= set(report["results"])
+    assert "content" not in report["results"]  # no text in Foursquare
+    assert report["results"]["hybrid"]["all"]["users"] == 60
+    assert "full ranking" in report["protocol"]["ranking"]
+    assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "[history 0]" in capsys.readouterr().out
