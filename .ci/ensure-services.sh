@@ -27,4 +27,14 @@ if [[ -x /usr/lib/postgresql/15/bin/pg_config || -d /etc/postgresql/15 ]]; then
     bash .ci/install-pgvector-pg15.sh
   fi
 fi
+# Browser tests (tests/e2e) use Debian's Chromium, never a downloaded one; NanumGothic renders Korean.
+if [[ ! -x /usr/bin/chromium ]] || ! fc-list 2>/dev/null | grep -qi nanum; then
+  if [[ $(id -u) -eq 0 ]]; then
+    echo "[services] installing chromium, chromium-driver, fonts-nanum"
+    apt-get update -qq && apt-get install -y -qq chromium chromium-driver fonts-nanum >/dev/null
+  else
+    echo "[services] no /usr/bin/chromium and not root: browser tests will skip (or fail with REQUIRE_SERVICES=1)"
+  fi
+fi
+
 echo "[services] ready"

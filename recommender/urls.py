@@ -1,12 +1,32 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from recommender import views
+from recommender.web import accounts, actions, clips, feed, places, profile, search
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", feed.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("welcome/", feed.onboarding, name="onboarding"),
+    path("search/", search.search, name="search"),
+    path("places/<int:place_id>/", places.place_detail, name="place"),
+    path("places/<int:place_id>/review/", places.review_save, name="review-save"),
+    path("reviews/<int:review_id>/edit/", places.review_edit, name="review-edit"),
+    path("reviews/<int:review_id>/delete/", places.review_delete, name="review-delete"),
+    path("clips/<int:clip_id>/", clips.clip_detail, name="clip"),
+    path("clips/<int:clip_id>/watch/", clips.clip_watch, name="clip-watch"),
+    path("act/<str:item_type>/<int:item_id>/<str:action>/", actions.feedback, name="feedback"),
+    path("me/", profile.profile, name="profile"),
+    path("me/interests/<int:keyword_id>/remove/", profile.interest_remove, name="interest-remove"),
+    path("me/interests/<int:keyword_id>/restore/", profile.interest_restore, name="interest-restore"),
+    path("me/export/", profile.export, name="export"),
+    path("me/delete/", profile.delete, name="delete-account"),
+    path("accounts/signup/", accounts.signup, name="signup"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(next_page="home"), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("recommender.api.urls")),

@@ -1,20 +1,13 @@
-"""Server-rendered pages. Thin: parse, call a service, render."""
+"""Project-level endpoints that are not pages. The pages live in recommender/web/."""
 
 from __future__ import annotations
 
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import HttpRequest, JsonResponse
 
-from recommender.services import FeedRequest, recommend
+from recommender.web.feed import home
 
-HOME_FEED_SIZE = 12
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    places = recommend(request.user, FeedRequest(kind="place", limit=HOME_FEED_SIZE))
-    clips = recommend(request.user, FeedRequest(kind="clip", limit=HOME_FEED_SIZE))
-    return render(request, "home.html", {"places": places, "clips": clips})
+__all__ = ["healthz", "home"]
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

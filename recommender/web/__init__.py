@@ -1,0 +1,1 @@
+"""Server-rendered pages, one module per page; each view parses, calls a shared function, renders."""
