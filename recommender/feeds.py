@@ -118,8 +118,14 @@ def _unit(vector: np.ndarray | None) -> np.ndarray | None:
     return vector / norm if norm > 0 else None
 
 
-def blend_config() -> BlendConfig:
+def blend_config(model: FactorModel | None = None) -> BlendConfig:
+    """Blend weights from settings; the similarity floor measured at training unless overridden."""
+    floor = settings.BLEND_SIMILARITY_FLOOR
+    if floor < 0:
+        measured = model.meta.get("similarity_floor", 0.0) if model is not None else 0.0
+        floor = float(measured) if isinstance(measured, int | float) else 0.0
     return BlendConfig(
+        similarity_floor=floor,
         collaborative=settings.BLEND_COLLABORATIVE,
         content=settings.BLEND_CONTENT,
         interest=settings.BLEND_INTEREST,
@@ -212,7 +218,7 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
     blended = blend(
         Candidates(item_ids, scores, model_support, distance_km=distance, multiplier=multiplier),
         len(history.positive_ids),
-        blend_config(),
+        blend_config(model),
     )
 
     keep = ~blocked

@@ -296,6 +296,8 @@ BLEND_INTEREST = env_float("BLEND_INTEREST", 0.6, minimum=0.0)
 BLEND_POPULARITY = env_float("BLEND_POPULARITY", 0.2, minimum=0.0)
 BLEND_USER_HISTORY_HALF = env_float("BLEND_USER_HISTORY_HALF", 5.0, minimum=0.0)
 BLEND_ITEM_SUPPORT_HALF = env_float("BLEND_ITEM_SUPPORT_HALF", 5.0, minimum=0.0)
+# Cosine of unrelated items for the embedding model; -1 = measured on the catalogue at training.
+BLEND_SIMILARITY_FLOOR = env_float("BLEND_SIMILARITY_FLOOR", -1.0, minimum=-1.0, maximum=0.95)
 GEO_STRENGTH = env_float("GEO_STRENGTH", 0.5, minimum=0.0, maximum=1.0)
 GEO_HALF_KM = env_float("GEO_HALF_KM", 2.0, minimum=0.01)
 FEED_DIVERSITY = env_float("FEED_DIVERSITY", 0.8, minimum=0.0, maximum=1.0)  # MMR trade-off; 1 = off

@@ -20,8 +20,11 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from clips.models import Clip
+from places.models import Place
 from recommender.models import ItemKind, ModelVersion
 from recommender.ranking.als import ALSParams, FactorModel, ModelFileError, fit_als
+from recommender.ranking.blend import similarity_floor
 from recommender.ranking.matrix import build_matrix
 
 logger = logging.getLogger(__name__)
@@ -48,6 +51,17 @@ def interaction_arrays(kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return data[:, 0].astype(np.int64), data[:, 1].astype(np.int64), data[:, 2].astype(np.float32)
 
 
+def measured_similarity_floor(kind: str, sample: int = 5000) -> float:
+    """The embedding model's "unrelated items" cosine on this catalogue (see BlendConfig)."""
+    model_cls: type[Place] | type[Clip] = Place if kind == ItemKind.PLACE else Clip
+    rows = model_cls.objects.filter(embedding__isnull=False).order_by("?").values_list("embedding", flat=True)
+    vectors = np.asarray([np.asarray(v, dtype=np.float32) for v in rows[:sample]], dtype=np.float32)
+    if len(vectors) < 2:
+        return 0.0
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return similarity_floor(vectors)
+
+
 def default_params() -> ALSParams:
     return ALSParams(
         factors=settings.ALS_FACTORS,
@@ -67,6 +81,7 @@ def train_model(kind: str, params: ALSParams | None = None, *, publish_it: bool 
         raise NotEnoughData(f"no positive {kind} interactions to train on")
     version = f"{kind}-{timezone.now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
     model = fit_als(matrix, users, items, params, version=version)
+    model.meta["similarity_floor"] = measured_similarity_floor(kind)
     relative = Path(kind) / f"{version}.npz"
     model.save(settings.MODEL_ARTIFACTS_DIR / relative)
     row = ModelVersion.objects.create(
@@ -77,7 +92,7 @@ def train_model(kind: str, params: ALSParams | None = None, *, publish_it: bool 
         users=len(users),
         items=len(items),
         interactions=int(matrix.nnz),
-        params=asdict(params),
+        params={**asdict(params), "similarity_floor": model.meta["similarity_floor"]},
     )
     if publish_it:
         publish(row)

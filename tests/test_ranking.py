@@ -208,3 +208,30 @@ def test_closest_evidence_and_top_parts() -> None:
     assert none_index.tolist() == [-1, -1] and np.isnan(none_sim).all()
     parts = {"content": np.array([0.2]), "interest": np.array([0.5]), "distance": np.array([-0.1])}
     assert top_parts(parts, 0) == [("interest", 0.5), ("content", 0.2)]
+
+
+def test_the_similarity_floor_rescales_squeezed_cosines_so_content_can_compete() -> None:
+    squeezed = candidates(
+        scores={"content": np.array([0.95, 0.90, 0.85]), "popularity": np.array([0.0, 0.5, 1.0])},
+        item_support=np.array([0, 0, 0]),
+    )
+    plain = blend(squeezed, user_history=3, config=BlendConfig())
+    floored = blend(squeezed, user_history=3, config=BlendConfig(similarity_floor=0.85))
+    assert np.argmax(plain.total) == 2  # popularity swamps cosines that differ by 0.1
+    assert np.argmax(floored.total) == 0  # measured against the model's floor, content decides
+    assert floored.parts["content"][2] == 0
+
+
+def test_similarity_floor_is_the_mean_cosine_of_random_pairs() -> None:
+    rng = np.random.default_rng(0)
+    shared = rng.normal(size=64)
+    vectors = np.stack([shared + 0.3 * rng.normal(size=64) for _ in range(200)])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    pairwise = vectors @ vectors.T
+    expected = (pairwise.sum() - np.trace(pairwise)) / (200 * 199)
+    from recommender.ranking.blend import similarity_floor
+
+    assert similarity_floor(vectors) == pytest.approx(expected, abs=0.02)
+    assert similarity_floor(vectors[:1]) == 0.0
+    orthogonal = np.eye(10)
+    assert similarity_floor(orthogonal) == 0.0

@@ -49,3 +49,21 @@ def test_the_scheduled_task_trains_every_kind() -> None:
     outcome = train_models()
     assert outcome["place"].startswith("place-") and outcome["clip"].startswith("clip-")
     assert ModelVersion.objects.filter(is_live=True).count() == 2
+
+
+def test_training_measures_the_embedding_models_similarity_floor() -> None:
+    import numpy as np
+
+    from recommender.training import live_model
+
+    base = np.zeros(384, dtype=np.float32)
+    base[0] = 1.0
+    for i in range(5):
+        vector = base.copy()
+        vector[i + 1] = 0.5  # every pair shares most of its direction: cosine 0.8
+        InteractionFactory(place=PlaceFactory(embedding=vector / np.linalg.norm(vector)))
+    call_command("train_model", "place", stdout=StringIO())
+    model = live_model("place")
+    assert model is not None
+    assert model.meta["similarity_floor"] == pytest.approx(0.8, abs=0.01)
+    assert ModelVersion.objects.get(is_live=True).params["similarity_floor"] == pytest.approx(0.8, abs=0.01)

@@ -8,14 +8,14 @@ The hybrid is the app's own ranking core (``recommender.ranking``) fed the same 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
 
 from recommender.ranking.als import ALSParams, FactorModel, fit_als
-from recommender.ranking.blend import BlendConfig, Candidates, blend
+from recommender.ranking.blend import BlendConfig, Candidates, blend, similarity_floor
 from recommender.ranking.geo import distance_decay, haversine_km, weighted_centre
 from recommender.ranking.matrix import IdIndex, build_matrix
 
@@ -222,5 +222,8 @@ def standard_methods(ctx: Context, *, has_text: bool, config: BlendConfig | None
     methods: list[Method] = [Popularity(ctx), Location(ctx), ALSOnly(ctx)]
     if has_text:
         methods.append(ContentOnly(ctx))
-    methods.append(Hybrid(ctx, config or BlendConfig()))
+    config = config or BlendConfig()
+    if ctx.item_vectors is not None and config.similarity_floor == 0:
+        config = replace(config, similarity_floor=similarity_floor(ctx.item_vectors))
+    methods.append(Hybrid(ctx, config))
     return methods

@@ -16,6 +16,7 @@ import numpy as np
 from recommender.ranking.geo import distance_decay
 
 SOURCES = ("collaborative", "content", "interest", "popularity")
+SIMILARITY_SOURCES = ("content", "interest")
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,10 @@ class BlendConfig:
     item_support_half: float = 5.0  # training users at which an item's CF score gets half weight
     geo_strength: float = 0.5  # 0 ignores distance; 1 lets distance decay scale the whole score
     geo_half_km: float = 2.0  # distance at which the decay is one half
+    # Typical cosine between unrelated items for the embedding model in use. Cosines of content and
+    # interest are rescaled to (cos − floor)/(1 − floor): a model whose cosines all sit near 0.9
+    # (multilingual e5) then weighs as much as one whose cosines spread from 0 to 1 (MiniLM).
+    similarity_floor: float = 0.0
 
 
 @dataclass
@@ -79,6 +84,8 @@ def blend(candidates: Candidates, user_history: int, config: BlendConfig) -> Ble
         if raw is None:
             parts[source] = np.zeros(n)
             continue
+        if source in SIMILARITY_SOURCES and config.similarity_floor > 0:
+            raw = (raw - config.similarity_floor) / (1.0 - config.similarity_floor)
         # Missing or negative evidence counts as none: sources only ever add.
         contribution = weights[source] * np.clip(np.nan_to_num(raw, nan=0.0), 0.0, None)
         parts[source] = contribution
@@ -98,3 +105,18 @@ def blend(candidates: Candidates, user_history: int, config: BlendConfig) -> Ble
     else:
         parts["curator"] = np.zeros(n)
     return Blended(total=total, parts=parts)
+
+
+def similarity_floor(vectors: np.ndarray, *, pairs: int = 5000, seed: int = 0) -> float:
+    """Mean cosine between random pairs of distinct unit rows: the "unrelated" level of a model."""
+    n = int(vectors.shape[0])
+    if n < 2:
+        return 0.0
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, n, pairs)
+    b = rng.integers(0, n, pairs)
+    keep = a != b
+    if not np.any(keep):
+        return 0.0
+    cosines = np.einsum("ij,ij->i", vectors[a[keep]], vectors[b[keep]])
+    return float(np.clip(np.mean(cosines), 0.0, 0.95))
