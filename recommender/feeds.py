@@ -443,8 +443,10 @@ class _Evidence:
 def _reason(parts: list[tuple[str, float]], proof: dict[str, Any], distance_km: float | None) -> dict[str, Any]:
     """The one-line "why" of an item, from its largest score part and the evidence for it."""
     for name, _ in parts:
-        if name == "interest" and "search" in proof:
-            return {"code": "search", "query": proof["search"]["text"], "keywords": proof["shared_keywords"]}
+        if name == "interest":
+            if "search" in proof:
+                return {"code": "search", "query": proof["search"]["text"], "keywords": proof["shared_keywords"]}
+            return {"code": "interests", "keywords": proof["keywords"]}  # picked at onboarding
         if name == "content" and "similar_to" in proof:
             return {"code": "similar", "item": proof["similar_to"]["name"], "keywords": proof["shared_keywords"]}
         if name == "collaborative":

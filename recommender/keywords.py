@@ -196,9 +196,14 @@ def refresh_interest_vector(user_id: int, *, now: datetime | None = None) -> boo
     """Rebuild a user's interest vector from their recent interest searches' keyword embeddings.
 
     Each keyword counts by its extraction weight times the search's recency weight; task
-    searches and keywords without an embedding yet are left out. Returns whether a vector was set.
+    searches and keywords without an embedding yet are left out. With no extracted interest
+    search at all the vector is left as it is. Returns whether a vector was set.
     """
     now = now or timezone.now()
+    interest_links = SearchQueryKeyword.objects.filter(query__user_id=user_id, query__intent=QueryIntent.INTEREST)
+    if not interest_links.exists():
+        # Nothing extracted yet (or only task searches): keep the vector onboarding may have set.
+        return False
     links = (
         SearchQueryKeyword.objects.filter(
             query__user_id=user_id,

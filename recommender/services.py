@@ -9,16 +9,19 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from clips.models import Clip
-from places.models import Place
+from places.models import Place, Review
+from recommender.enqueue import EXTRACT_QUERY, TRAIN_MODELS, enqueue_on_commit
 from recommender.feeds import Feed, FeedRequest, recommend
-from recommender.keywords import recency_weight, refresh_interest_vector
+from recommender.keywords import recency_weight, refresh_interest_vector, refresh_place_keywords
 from recommender.models import (
     Interaction,
     InteractionKind,
@@ -29,6 +32,7 @@ from recommender.models import (
     ReviewKeyword,
     SearchQuery,
     SearchQueryKeyword,
+    UserProfile,
     interaction_weight,
 )
 
@@ -173,3 +177,59 @@ def unmute_keyword(user: User, keyword_id: int) -> bool:
         if deleted:
             refresh_interest_vector(user.pk)
     return bool(deleted)
+
+
+MAX_ONBOARDING_KEYWORDS = 16
+
+
+def start_with_interests(user: User, keyword_ids: list[int], text: str = "") -> list[SearchQuery]:
+    """Record the picked interests (and an optional typed search) as searches, and set the interest vector.
+
+    Each pick is recorded as a search of the keyword's text, so the worker extracts it like any
+    search and later rebuilds the vector from it. Until then the vector is the unit mean of the
+    picked keywords' stored embeddings: no model runs in the request, and the next feed already
+    leans towards the picks. Returns the recorded searches.
+    """
+    keywords = list(
+        Keyword.objects.filter(pk__in=keyword_ids[:MAX_ONBOARDING_KEYWORDS], is_hidden=False).order_by("pk")
+    )
+    texts = [keyword.text for keyword in keywords]
+    if text.strip():
+        texts.append(text)
+    vectors = [np.asarray(k.embedding, dtype=np.float64) for k in keywords if k.embedding is not None]
+    if text.strip():  # words of a typed search that are known keywords count too
+        words = [w for w in text.split() if w][:8]
+        matches = Keyword.objects.filter(is_hidden=False, embedding__isnull=False).filter(
+            Q(text__in=words) | Q(tag_en__in=words) | Q(text__iexact=text.strip()) | Q(tag_en__iexact=text.strip())
+        )
+        vectors.extend(np.asarray(v, dtype=np.float64) for v in matches.values_list("embedding", flat=True)[:16])
+    with transaction.atomic():
+        searches = [record_search(user, t) for t in texts]
+        for search in searches:
+            enqueue_on_commit(EXTRACT_QUERY, search.pk)
+        if vectors:
+            mean = np.mean(vectors, axis=0)
+            norm = float(np.linalg.norm(mean))
+            if norm > 0:
+                UserProfile.objects.update_or_create(
+                    user=user, defaults={"interest_embedding": (mean / norm).astype(np.float32)}
+                )
+    return searches
+
+
+def delete_account(user: User) -> None:
+    """Delete the person and, by cascade, their reviews, interactions, searches and profile.
+
+    Their refresh tokens are blacklisted first (the rows outlive the user, SET_NULL), so a
+    stolen token cannot be refreshed after the account is gone. The places they reviewed get
+    their keyword profiles rebuilt without them, and the ALS models are retrained after commit
+    so the person's interactions leave the item factors too.
+    """
+    with transaction.atomic():
+        for token in OutstandingToken.objects.filter(user=user):
+            BlacklistedToken.objects.get_or_create(token=token)
+        reviewed = set(Review.objects.filter(user=user).values_list("place_id", flat=True))
+        user.delete()
+        for place_id in reviewed:
+            refresh_place_keywords(place_id)
+        enqueue_on_commit(TRAIN_MODELS)

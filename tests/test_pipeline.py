@@ -114,7 +114,18 @@ def test_a_task_search_does_not_become_an_interest() -> None:
     tasks.extract_query_keywords(query.pk)
 
     assert SearchQuery.objects.get(pk=query.pk).intent == QueryIntent.TASK
-    assert UserProfile.objects.get(user=bob).interest_embedding is None
+    assert not UserProfile.objects.filter(user=bob, interest_embedding__isnull=False).exists()
+
+
+def test_a_task_search_leaves_an_interest_vector_set_at_onboarding_alone() -> None:
+    dana = UserFactory(username="dana")
+    onboarding_vector = np.eye(384, dtype=np.float32)[5]
+    UserProfile.objects.create(user=dana, interest_embedding=onboarding_vector)
+    query = SearchQueryFactory(user=dana, text="visa office phone number")
+
+    tasks.extract_query_keywords(query.pk)
+
+    assert np.allclose(np.asarray(UserProfile.objects.get(user=dana).interest_embedding), onboarding_vector)
 
 
 def test_recent_searches_weigh_more_than_old_ones() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.contrib.auth.models import User
-from django.db import transaction
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
@@ -13,15 +12,12 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from places.models import Review
 from recommender import services
 from recommender.api.params import parse_body
 from recommender.api.schema import errors
 from recommender.api.serializers import InteractionSerializer, ReviewSerializer, SearchSerializer
-from recommender.enqueue import TRAIN_MODELS, enqueue_on_commit
-from recommender.keywords import refresh_place_keywords
 from recommender.models import Interaction, SearchQuery, UserProfile
 
 INTEREST_LIMIT = 50
@@ -99,24 +95,6 @@ def export_user_data(user: User) -> dict[str, Any]:
     }
 
 
-def delete_account(user: User) -> None:
-    """Delete the person and, by cascade, their reviews, interactions, searches and profile.
-
-    Their refresh tokens are blacklisted first (the rows outlive the user, SET_NULL), so a
-    stolen token cannot be refreshed after the account is gone. The places they reviewed get
-    their keyword profiles rebuilt without them, and the ALS models are retrained after commit
-    so the person's interactions leave the item factors too.
-    """
-    with transaction.atomic():
-        for token in OutstandingToken.objects.filter(user=user):
-            BlacklistedToken.objects.get_or_create(token=token)
-        reviewed = set(Review.objects.filter(user=user).values_list("place_id", flat=True))
-        user.delete()
-        for place_id in reviewed:
-            refresh_place_keywords(place_id)
-        enqueue_on_commit(TRAIN_MODELS)
-
-
 class ExportApi(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -165,5 +143,5 @@ class MeApi(APIView):
         assert isinstance(user, User)
         if not user.check_password(password):
             raise serializers.ValidationError({"password": ["wrong password"]}, code="wrong_password")
-        delete_account(user)
+        services.delete_account(user)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -13,20 +13,8 @@ from django.utils.translation import gettext as _
 register = template.Library()
 
 
-def _picked_interests_lead(parts: dict[str, float] | None) -> bool:
-    """True when the person's interest vector is the biggest part of the score.
-
-    recommend() names a search only once the worker has extracted one; right after onboarding the
-    vector comes from the picked keywords alone, so the feed says so instead of "popular".
-    """
-    if not parts:
-        return False
-    interest = parts.get("interest", 0.0)
-    return interest > 0 and interest >= max(parts.values())
-
-
 @register.simple_tag
-def reason_text(reason: dict[str, Any], parts: dict[str, float] | None = None) -> str:
+def reason_text(reason: dict[str, Any]) -> str:
     """One line: the main reason, then up to two keywords, e.g. "Because you searched '한강 카페' · quiet"."""
     code = reason.get("code")
     if code == "search":
@@ -35,7 +23,7 @@ def reason_text(reason: dict[str, Any], parts: dict[str, float] | None = None) -
         line = _("Similar to %(item)s, which you liked") % {"item": reason.get("item", "")}
     elif code == "collaborative":
         line = _("People with tastes like yours liked this")
-    elif code in ("popular", "nearby") and _picked_interests_lead(parts):
+    elif code == "interests":
         line = _("Matches the interests you picked")
     elif code == "nearby":
         line = _("Nearby · %(distance)s km") % {"distance": reason.get("distance_km", "")}

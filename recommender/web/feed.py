@@ -12,11 +12,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from recommender.services import FeedRequest, InvalidAction, recommend
+from recommender.services import FeedRequest, InvalidAction, recommend, start_with_interests
 from recommender.templatetags.feed_tags import keyword_label
 from recommender.web.common import location_from
 from recommender.web.forms import OnboardingForm
-from recommender.web.onboarding import needs_onboarding, popular_keywords, start_with_interests
+from recommender.web.onboarding import needs_onboarding, popular_keywords
 
 HOME_FEED_SIZE = 12
 ONBOARDING_TAGS = 16

@@ -17,8 +17,9 @@ from django.views.decorators.http import require_POST
 
 from places.models import Review
 from recommender import services
-from recommender.api.profile import delete_account, export_user_data
+from recommender.api.profile import export_user_data
 from recommender.models import Interaction, InteractionKind, MutedKeyword, SearchQuery
+from recommender.services import delete_account
 from recommender.web.forms import DeleteAccountForm
 
 INTERESTS = 30
