@@ -48,3 +48,16 @@ def test_admin_requires_login(client: Client) -> None:
     response = client.get("/admin/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("path", ["/", "/search/?q=cafe", "/accounts/login/", "/admin/login/", "/api/docs/"])
+def test_every_html_page_carries_a_content_security_policy_without_inline_scripts(client: Client, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 200
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    assert "frame-ancestors 'none'" in policy
+
+
+def test_json_responses_do_not_need_a_policy(client: Client) -> None:
+    assert "Content-Security-Policy" not in client.get("/healthz")
