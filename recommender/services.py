@@ -97,6 +97,12 @@ def record_interaction(
         existing = Interaction.objects.filter(user=user, idempotency_key=idempotency_key).first()
         if existing is None:
             raise
+        if kind == InteractionKind.WATCH and existing.kind == kind and watched_fraction is not None:
+            # Progress reports of one viewing share a key: keep the furthest point reached.
+            Interaction.objects.filter(pk=existing.pk, watched_fraction__lt=watched_fraction).update(
+                watched_fraction=watched_fraction, weight=fields["weight"]
+            )
+            existing.refresh_from_db()
         return existing, False
 
 

@@ -109,3 +109,12 @@ def test_a_muted_interest_leaves_the_profile_and_the_interest_vector_until_unmut
     assert [k.tag_en for k in interest_profile(alice)] == ["quiet", "river view"]
     assert np.asarray(UserProfile.objects.get(user=alice).interest_embedding)[0] > 0.5
     assert mute_keyword(alice, 999999) is False and unmute_keyword(alice, quiet.pk) is False
+
+
+def test_progress_reports_of_one_viewing_keep_the_furthest_point_reached() -> None:
+    alice, clip = UserFactory(), ClipFactory()
+    record_interaction(alice, clip, "watch", watched_fraction=0.4, idempotency_key="view-1")
+    record_interaction(alice, clip, "watch", watched_fraction=1.0, idempotency_key="view-1")
+    record_interaction(alice, clip, "watch", watched_fraction=0.7, idempotency_key="view-1")  # a late, older report
+    watch = Interaction.objects.get()
+    assert watch.watched_fraction == 1.0 and watch.weight == pytest.approx(5.0)

@@ -163,14 +163,14 @@ def test_another_persons_review_cannot_be_edited_or_deleted(client: Client, alic
     assert (bobs.text, bobs.rating) == ("Bob's words", 2)
 
 
-def test_watch_progress_is_recorded_once_per_page_view(client: Client, alice: User) -> None:
+def test_watch_progress_is_one_event_per_page_view_keeping_the_furthest_point(client: Client, alice: User) -> None:
     clip = ClipFactory()
     view_id = "a" * 32
     first = client.post(f"/clips/{clip.pk}/watch/", {"fraction": "0.4", "view_id": view_id})
     again = client.post(f"/clips/{clip.pk}/watch/", {"fraction": "0.9", "view_id": view_id})
     assert first.json() == {"status": "created"} and again.json() == {"status": "duplicate"}
-    watch = Interaction.objects.get(user=alice, clip=clip)
-    assert (watch.kind, watch.watched_fraction) == ("watch", 0.4)
+    watch = Interaction.objects.get(user=alice, clip=clip)  # still one event for this viewing
+    assert (watch.kind, watch.watched_fraction) == ("watch", 0.9)
     assert client.post(f"/clips/{clip.pk}/watch/", {"fraction": "2", "view_id": view_id}).status_code == 400
 
 
