@@ -233,3 +233,8 @@ class PipelineStatusAdmin(admin.ModelAdmin[PipelineStatus]):
         if "searches" in kinds:
             retried += SearchQuery.objects.exclude(extraction_failed_key="").update(extraction_failed_key="")
         messages.success(request, f"{retried} failed rows queued again; the next sweep picks them up.")
+
+
+admin.site.site_header = "Place & clip recommender — curator tools"
+admin.site.site_title = "Curator tools"
+admin.site.index_title = "Catalogue, rules and models"
