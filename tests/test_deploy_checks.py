@@ -21,7 +21,9 @@ PRODUCTION = {
 
 
 def run_check(**overrides: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **PRODUCTION, **overrides}
+    # The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for their own process; a deployment never would.
+    inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {**inherited, **PRODUCTION, **overrides}
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
