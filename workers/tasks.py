@@ -7,8 +7,9 @@ Reliability settings (acks_late, reject on worker loss, time limits) are global 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from celery import shared_task
 from django.conf import settings
@@ -26,7 +27,7 @@ from recommender.keywords import (
 )
 from recommender.models import Keyword, PipelineStatus, SearchQuery
 from workers.embeddings import encode
-from workers.keywording import active_extractor
+from workers.keywording import Extraction, active_extractor
 from workers.llm import LLMPermanentError, LLMTransientError
 
 # One batch encodes in ~0.5 s on 2 cores with the default model (~250 sentences/s).
@@ -85,50 +86,61 @@ def embed_keywords(keyword_ids: list[int]) -> int:
 # --- keyword extraction ----------------------------------------------------------------------
 
 
-@shared_task(**LLM_RETRY)
-def extract_review_keywords(review_id: int) -> str:
-    """Extract a review's keywords and refresh its place's keyword profile."""
+@dataclass(frozen=True)
+class _Extracted:
+    extractor_id: str
+    key: str
+    row: dict[str, Any]
+    extraction: Extraction
+
+
+def _extract(
+    model: type[Review] | type[SearchQuery], row_id: int, kind: Literal["review", "query"]
+) -> _Extracted | str:
+    """Run the active extractor on a row whose current text still needs it.
+
+    Returns the outcome word ("gone", "done", "failed") when there is nothing to store.
+    Transient LLM errors propagate, so the task retries; permanent ones are recorded on the row.
+    """
     extractor = active_extractor()
-    row = cast(
-        dict[str, Any] | None, Review.objects.with_keywords_source(extractor.id).filter(pk=review_id).values().first()
-    )
+    manager: Any = model._default_manager
+    row = cast(dict[str, Any] | None, manager.with_keywords_source(extractor.id).filter(pk=row_id).values().first())
     if row is None:
         return "gone"
     key = row["keywords_source_key"]
     if key in (row["keywords_key"], row["extraction_failed_key"]):
         return "done"
     try:
-        extraction = extractor.extract(row["text"], kind="review")
+        extraction = extractor.extract(row["text"], kind=kind)
     except LLMPermanentError as exc:
-        record_extraction_failure(Review, review_id, key, f"{type(exc).__name__}: {exc}")
+        record_extraction_failure(model, row_id, key, f"{type(exc).__name__}: {exc}")
         return "failed"
-    stored = store_review_keywords(review_id, extractor.id, key, extraction.keywords)
+    return _Extracted(extractor.id, key, row, extraction)
+
+
+@shared_task(**LLM_RETRY)
+def extract_review_keywords(review_id: int) -> str:
+    """Extract a review's keywords and refresh its place's keyword profile."""
+    result = _extract(Review, review_id, "review")
+    if isinstance(result, str):
+        return result
+    stored = store_review_keywords(review_id, result.extractor_id, result.key, result.extraction.keywords)
     return "stored" if stored else "changed"
 
 
 @shared_task(**LLM_RETRY)
 def extract_query_keywords(query_id: int) -> str:
     """Turn a search into intent + keywords, embed new keywords, rebuild the user's interests."""
-    extractor = active_extractor()
-    row = cast(
-        dict[str, Any] | None,
-        SearchQuery.objects.with_keywords_source(extractor.id).filter(pk=query_id).values().first(),
+    result = _extract(SearchQuery, query_id, "query")
+    if isinstance(result, str):
+        return result
+    keyword_ids = store_query_keywords(
+        query_id, result.extractor_id, result.key, result.extraction.intent, result.extraction.keywords
     )
-    if row is None:
-        return "gone"
-    key = row["keywords_source_key"]
-    if key in (row["keywords_key"], row["extraction_failed_key"]):
-        return "done"
-    try:
-        extraction = extractor.extract(row["text"], kind="query")
-    except LLMPermanentError as exc:
-        record_extraction_failure(SearchQuery, query_id, key, f"{type(exc).__name__}: {exc}")
-        return "failed"
-    keyword_ids = store_query_keywords(query_id, extractor.id, key, extraction.intent, extraction.keywords)
     if keyword_ids is None:
         return "changed"
     _embed(Keyword, keyword_ids)  # the interest vector is built from keyword embeddings
-    refresh_interest_vector(row["user_id"])
+    refresh_interest_vector(result.row["user_id"])
     return "stored"
 
 
