@@ -121,6 +121,10 @@ _db.setdefault("OPTIONS", {})
 if not _db.get("HOST") and "host" in _db["OPTIONS"]:  # "?host=/socket/dir" form (the embedded server)
     _db["HOST"] = _db["OPTIONS"].pop("host")
 _db["OPTIONS"]["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 5, minimum=1)
+# pgvector (>= 0.8): without iterative scans an HNSW search stops after ef_search candidates, so
+# rows a WHERE clause drops (hidden or seen items, dead rows) can leave a feed or "similar" list
+# short or empty. strict_order keeps results in exact distance order.
+_db["OPTIONS"]["options"] = "-c hnsw.iterative_scan=strict_order"
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

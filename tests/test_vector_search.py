@@ -55,3 +55,29 @@ def test_wrong_size_vector_is_rejected_by_the_database() -> None:
     with pytest.raises(DataError), transaction.atomic():
         Place.objects.create(name="bad", embedding=np.ones(3, dtype=np.float32))
     assert not Place.objects.filter(name="bad").exists()
+
+
+def test_filtered_nearest_neighbours_are_found_past_rows_the_filter_drops() -> None:
+    """HNSW stops after ef_search candidates; rows the WHERE clause drops (hidden places, dead rows
+    of rolled-back writes) must not starve the result: iterative index scans keep going."""
+    from django.db import transaction
+
+    rng = np.random.default_rng(3)
+    target = unit(rng.normal(size=384)).astype(np.float32)
+    crowd = [unit(target + 0.01 * rng.normal(size=384)).astype(np.float32) for _ in range(300)]
+    Place.objects.bulk_create([Place(name=f"hidden {i}", embedding=v, is_active=False) for i, v in enumerate(crowd)])
+    with transaction.atomic():  # rolled back: leaves dead index entries right next to the target
+        sid = transaction.savepoint()
+        Place.objects.bulk_create([Place(name=f"gone {i}", embedding=v) for i, v in enumerate(crowd)])
+        transaction.savepoint_rollback(sid)
+    far = Place.objects.create(name="the only visible one", embedding=unit(rng.normal(size=384)).astype(np.float32))
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # what the planner picks on a big table
+
+    found = list(
+        Place.objects.filter(is_active=True)
+        .order_by(CosineDistance("embedding", target))
+        .values_list("pk", flat=True)[:5]
+    )
+
+    assert found == [far.pk]

@@ -43,6 +43,7 @@ class Context:
     item_lat: np.ndarray | None = None
     item_lon: np.ndarray | None = None
     geo_half_km: float = BlendConfig().geo_half_km
+    similarity_floor: float = 0.0  # measured on item_vectors, see recommender.ranking.blend
 
     @property
     def n_items(self) -> int:
@@ -120,6 +121,7 @@ def build_context(
         search_vectors=search_vectors or {},
         item_lat=item_lat,
         item_lon=item_lon,
+        similarity_floor=similarity_floor(item_vectors) if item_vectors is not None else 0.0,
     )
 
 
@@ -195,6 +197,10 @@ class Hybrid:
         self, sources: tuple[dict[str, np.ndarray], np.ndarray | None, int], config: BlendConfig | None = None
     ) -> np.ndarray:
         scores, distance, history = sources
+        config = config or self.config
+        if config.similarity_floor == 0 and self.ctx.similarity_floor:
+            # As in production, where training measures the floor on the catalogue's embeddings.
+            config = replace(config, similarity_floor=self.ctx.similarity_floor)
         candidates = Candidates(
             item_ids=np.arange(self.ctx.n_items, dtype=np.int64),
             scores=scores,
@@ -202,7 +208,7 @@ class Hybrid:
             item_support=self.ctx.popularity,
             distance_km=distance,
         )
-        return blend(candidates, history, config or self.config).total
+        return blend(candidates, history, config).total
 
     def scores_for(self, user: int) -> np.ndarray:
         return self.combine(self.sources(user))
@@ -222,8 +228,5 @@ def standard_methods(ctx: Context, *, has_text: bool, config: BlendConfig | None
     methods: list[Method] = [Popularity(ctx), Location(ctx), ALSOnly(ctx)]
     if has_text:
         methods.append(ContentOnly(ctx))
-    config = config or BlendConfig()
-    if ctx.item_vectors is not None and config.similarity_floor == 0:
-        config = replace(config, similarity_floor=similarity_floor(ctx.item_vectors))
-    methods.append(Hybrid(ctx, config))
+    methods.append(Hybrid(ctx, config or BlendConfig()))
     return methods
