@@ -36,18 +36,24 @@ class NotEnoughData(Exception):
     """There are no interactions of this kind to train on yet."""
 
 
-def interaction_arrays(kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(user ids, item ids, weights) of every interaction with items of ``kind``."""
+def interaction_arrays(kind: str, chunk: int = 100_000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(user ids, item ids, weights) of every interaction with items of ``kind``.
+
+    Read in chunks straight into arrays: building model instances, or one Python tuple per row for
+    millions of rows at once, would dominate training time and peak memory.
+    """
     column = ITEM_COLUMN[ItemKind(kind)]
-    # A plain cursor: building model instances for millions of rows would dominate training time.
-    with connection.cursor() as cursor:
+    parts: list[np.ndarray] = []
+    # A server-side cursor: the client holds one chunk at a time, not the whole result set.
+    with transaction.atomic(), connection.chunked_cursor() as cursor:
         cursor.execute(
             f"SELECT user_id, {column}, weight FROM recommender_interaction WHERE {column} IS NOT NULL"  # noqa: S608
         )
-        rows = cursor.fetchall()
-    if not rows:
+        while rows := cursor.fetchmany(chunk):
+            parts.append(np.asarray(rows, dtype=np.float64))
+    if not parts:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
-    data = np.asarray(rows, dtype=np.float64)
+    data = np.concatenate(parts)
     return data[:, 0].astype(np.int64), data[:, 1].astype(np.int64), data[:, 2].astype(np.float32)
 
 

@@ -57,11 +57,12 @@ def _embed(model: type[Place] | type[Clip] | type[Keyword], ids: list[int]) -> i
     if not rows:
         return 0
     vectors = encode([source or "" for _, source, _ in rows])
-    for (pk, _, key), vector in zip(rows, vectors, strict=True):
-        # Only if the text is still the one we embedded; an edit meanwhile leaves the row stale.
-        manager.with_embedding_source(name).filter(pk=pk, embedding_source_key=key).update(
-            embedding=vector, embedding_key=key, embedding_claimed_until=None
-        )
+    with transaction.atomic():  # one commit per batch, not per row
+        for (pk, _, key), vector in zip(rows, vectors, strict=True):
+            # Only if the text is still the one we embedded; an edit meanwhile leaves the row stale.
+            manager.with_embedding_source(name).filter(pk=pk, embedding_source_key=key).update(
+                embedding=vector, embedding_key=key, embedding_claimed_until=None
+            )
     return len(rows)
 
 
