@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 
 
@@ -12,3 +13,6 @@ class RecommenderConfig(AppConfig):
 
         # Permissions exist only after migrate has run, so the group is kept in step from here.
         post_migrate.connect(ensure_curator_group, sender=self, dispatch_uid="recommender.curator_group")
+        from recommender.db import register_pgvector
+
+        connection_created.connect(register_pgvector, dispatch_uid="recommender.register_pgvector")
