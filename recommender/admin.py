@@ -189,13 +189,30 @@ class CuratorRuleChangeAdmin(admin.ModelAdmin[CuratorRuleChange]):
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
-    list_display = ("version", "kind", "is_live", "created_at", "users", "items", "interactions", "training_seconds")
+    list_display = (
+        "version",
+        "kind",
+        "is_live",
+        "created_at",
+        "users",
+        "items",
+        "interactions",
+        "training_seconds",
+        "held_out",
+    )
     list_filter = ("kind", "is_live")
     readonly_fields = [f.name for f in ModelVersion._meta.fields]
     actions = ("make_live",)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # versions come from training
+
+    @admin.display(description="held-out recall@10 (ALS / popularity)")
+    def held_out(self, row: ModelVersion) -> str:
+        metrics = row.metrics or {}
+        if "als_recall@10" not in metrics:
+            return "–"
+        return f"{metrics['als_recall@10']:.3f} / {metrics['popularity_recall@10']:.3f} ({metrics['users']} people)"
 
     @admin.action(description="Make live (roll forward or back)")
     def make_live(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:

@@ -157,3 +157,54 @@ def live_model(kind: str) -> FactorModel | None:
         return _last_good.get(kind)
     _last_good[kind] = model
     return model
+
+
+def holdout_metrics(
+    kind: str, params: ALSParams | None = None, *, users: int = 500, k: int = 10, seed: int = 0
+) -> dict:
+    """How well ALS with these settings predicts a held-out item, for the model version's record.
+
+    One positive item of up to ``users`` people with at least three is hidden; ALS is refit on the
+    rest; each person is folded in from their remaining items and every other item is ranked.
+    Reports recall@k and NDCG@k (one relevant item each) next to popularity's on the same split.
+    Costs a second fit, so the scheduled task runs it after publishing, off the request path.
+    """
+    params = params or default_params()
+    user_ids, item_ids, weights = interaction_arrays(kind)
+    matrix, user_index, item_index = build_matrix(user_ids, item_ids, weights)
+    counts = np.diff(matrix.indptr)
+    eligible = np.flatnonzero(counts >= 3)
+    if len(eligible) == 0:
+        return {"users": 0, "k": k}
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(eligible, size=min(users, len(eligible)), replace=False)
+    held = {}
+    train = matrix.tolil(copy=True)
+    for row in chosen:
+        items = matrix.indices[matrix.indptr[row] : matrix.indptr[row + 1]]
+        held[row] = int(rng.choice(items))
+        train[row, held[row]] = 0
+    train = train.tocsr()
+    train.eliminate_zeros()
+    model = fit_als(train, user_index, item_index, params, version="holdout")
+    popularity = np.asarray((train > 0).sum(axis=0)).ravel().astype(np.float64)
+    hits: dict[str, list[int]] = {"als": [], "popularity": []}
+    for row, target in held.items():
+        seen = train.indices[train.indptr[row] : train.indptr[row + 1]]
+        vector = model.fold_in_user(item_index.ids[seen], train.data[train.indptr[row] : train.indptr[row + 1]])
+        for name, scores in (
+            ("als", model.scores(vector) if vector is not None else np.zeros(len(item_index))),
+            ("popularity", popularity.copy()),
+        ):
+            scores = np.asarray(scores, dtype=np.float64)
+            scores[seen] = -np.inf
+            rank = int(np.sum(scores > scores[target]))
+            hits[name].append(rank)
+    result: dict = {"users": len(held), "k": k}
+    for name, ranks in hits.items():
+        ranks_array = np.asarray(ranks)
+        result[f"{name}_recall@{k}"] = round(float(np.mean(ranks_array < k)), 4)
+        result[f"{name}_ndcg@{k}"] = round(
+            float(np.mean(np.where(ranks_array < k, 1 / np.log2(ranks_array + 2), 0))), 4
+        )
+    return result

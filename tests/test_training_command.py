@@ -10,7 +10,7 @@ from django.core.management import call_command
 from pytest_django.fixtures import Settings
 
 from recommender.models import InteractionKind, ModelVersion
-from tests.factories import ClipFactory, InteractionFactory, PlaceFactory
+from tests.factories import ClipFactory, InteractionFactory, PlaceFactory, UserFactory
 from workers.tasks import train_models
 
 pytestmark = pytest.mark.django_db
@@ -67,3 +67,32 @@ def test_training_measures_the_embedding_models_similarity_floor() -> None:
     assert model is not None
     assert model.meta["similarity_floor"] == pytest.approx(0.8, abs=0.01)
     assert ModelVersion.objects.get(is_live=True).params["similarity_floor"] == pytest.approx(0.8, abs=0.01)
+
+
+def test_held_out_figures_show_als_beating_popularity_on_data_with_tastes() -> None:
+    import numpy as np
+
+    from recommender.training import holdout_metrics
+
+    rng = np.random.default_rng(0)
+    groups = [[PlaceFactory() for _ in range(20)] for _ in range(2)]
+    for n in range(40):
+        user = UserFactory()
+        for place in rng.choice(groups[n % 2], size=8, replace=False):
+            InteractionFactory(user=user, place=place)
+
+    metrics = holdout_metrics("place", users=40, k=3)
+
+    assert metrics["users"] == 40
+    assert 0 <= metrics["popularity_recall@3"] < metrics["als_recall@3"] <= 1
+    assert metrics["als_ndcg@3"] <= metrics["als_recall@3"]
+
+
+def test_the_scheduled_training_records_held_out_figures_on_the_version() -> None:
+    for _ in range(6):
+        user = UserFactory()
+        for place in [PlaceFactory() for _ in range(3)]:
+            InteractionFactory(user=user, place=place)
+    train_models()
+    metrics = ModelVersion.objects.get(kind="place", is_live=True).metrics
+    assert metrics["users"] == 6 and 0 <= metrics["als_recall@10"] <= 1
