@@ -173,7 +173,7 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
         if vector is not None:
             nearest = pool.filter(embedding__isnull=False).order_by(CosineDistance("embedding", vector))
             ids.update(nearest.values_list("pk", flat=True)[:per_source])
-    ids.update(_popular(kind, model, pool, history.excluded, per_source))
+    ids.update(_popular(model, pool, history.excluded, per_source))
     if origin is not None:
         radius = request.radius_km or settings.FEED_DEFAULT_RADIUS_KM
         ids.update(_nearby(kind, pool, origin, radius).values_list("pk", flat=True)[:per_source])
@@ -312,15 +312,12 @@ def _support(kind: str, model: FactorModel | None, item_ids: np.ndarray) -> np.n
     return np.asarray([counts.get(int(pk), 0) for pk in item_ids], dtype=np.float64)
 
 
-def _popular(kind: str, model: FactorModel | None, pool: Any, excluded: set[int], n: int) -> list[int]:
+def _popular(model: FactorModel | None, pool: Any, excluded: set[int], n: int) -> list[int]:
+    """The most engaged-with items: from the model's training counts, or counted (no model yet)."""
     if model is not None:
         return _top_model_items(model, model.item_support.astype(np.float64), excluded, n)
-    related = "interactions"
-    return list(
-        pool.annotate(n=Count(f"{related}__user_id", distinct=True, filter=Q(**{f"{related}__weight__gt": 0})))
-        .order_by("-n", "-pk")
-        .values_list("pk", flat=True)[:n]
-    )
+    engaged = Count("interactions__user_id", distinct=True, filter=Q(interactions__weight__gt=0))
+    return list(pool.annotate(n=engaged).order_by("-n", "-pk").values_list("pk", flat=True)[:n])
 
 
 def _nearby(kind: str, pool: Any, origin: tuple[float, float], radius_km: float) -> Any:
