@@ -13,6 +13,7 @@ class RecommenderConfig(AppConfig):
 
         # Permissions exist only after migrate has run, so the group is kept in step from here.
         post_migrate.connect(ensure_curator_group, sender=self, dispatch_uid="recommender.curator_group")
-        from recommender.db import register_pgvector
+        from recommender.db import register_pgvector, register_pgvector_after_migrate
 
         connection_created.connect(register_pgvector, dispatch_uid="recommender.register_pgvector")
+        post_migrate.connect(register_pgvector_after_migrate, sender=self, dispatch_uid="recommender.pgvector_migrate")

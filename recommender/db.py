@@ -22,3 +22,12 @@ def register_pgvector(sender: Any, connection: Any, **kwargs: Any) -> None:
         register_vector(connection.connection)
     except psycopg.ProgrammingError:
         pass  # the vector type does not exist in this database (yet)
+
+
+def register_pgvector_after_migrate(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    """A connection opened before the first migrate created the extension registers now."""
+    from django.db import connections
+
+    connection = connections[using]
+    if connection.connection is not None:
+        register_pgvector(sender, connection)

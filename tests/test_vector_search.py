@@ -81,3 +81,14 @@ def test_filtered_nearest_neighbours_are_found_past_rows_the_filter_drops() -> N
     )
 
     assert found == [far.pk]
+
+
+def test_connections_exchange_vectors_in_pgvectors_binary_format() -> None:
+    connection.ensure_connection()
+    # recommender.db.register_pgvector ran on connect: the vector type has a binary loader.
+    from pgvector.psycopg.vector import VectorBinaryLoader
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 'vector'::regtype::oid")
+        [oid] = cursor.fetchone()
+    assert connection.connection.adapters.get_loader(oid, 1) is VectorBinaryLoader
