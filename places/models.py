@@ -100,6 +100,11 @@ class Place(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def has_location(self) -> bool:
+        """Whether the place has coordinates (the place page shows a map only then)."""
+        return self.latitude is not None and self.longitude is not None
+
 
 class Review(models.Model):
     """A person's review of a place: a rating and free text (Korean, English or both)."""
