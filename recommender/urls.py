@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.decorators.http import require_http_methods, require_POST
+from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from recommender import views
@@ -24,9 +26,14 @@ urlpatterns = [
     path("me/export/", profile.export, name="export"),
     path("me/delete/", profile.delete, name="delete-account"),
     path("accounts/signup/", accounts.signup, name="signup"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "accounts/login/",
+        require_http_methods(["GET", "HEAD", "POST"])(auth_views.LoginView.as_view(redirect_authenticated_user=True)),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(next_page="home"), name="logout"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Only POST switches the language (Django's view answers any method; a GET must not write a cookie).
+    path("i18n/setlang/", require_POST(set_language), name="set_language"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("recommender.api.urls")),

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_safe
 
 from recommender.web.feed import home
 
 __all__ = ["healthz", "home"]
 
 
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness + database check for load balancers: 200 when the database answers, else 503."""
     try:

@@ -8,7 +8,7 @@ from typing import cast
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from clips.models import Clip
 from recommender import services
@@ -20,6 +20,7 @@ DETAIL_KEYWORDS = 15
 SIMILAR = 6
 
 
+@require_safe
 def clip_detail(request: HttpRequest, clip_id: int) -> HttpResponse:
     clip = get_object_or_404(Clip.objects.select_related("place"), pk=clip_id, is_active=True)
     context = {

@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from recommender.services import FeedRequest, InvalidAction, recommend, start_with_interests
 from recommender.templatetags.feed_tags import keyword_label
@@ -28,6 +28,7 @@ def _onboarding_form(data: dict | None = None) -> tuple[OnboardingForm, list]:
     return OnboardingForm(data, keyword_choices=choices), tags
 
 
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     location = location_from(request)
     lat, lon = location if location else (None, None)

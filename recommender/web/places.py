@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from places import services as place_services
 from places.hours import DAYS, is_open_at
@@ -50,9 +50,13 @@ def _own_review(request: HttpRequest, place: Place) -> Review | None:
     return Review.objects.filter(place=place, user_id=request.user.pk).order_by("-created_at", "-pk").first()
 
 
-def place_detail(
-    request: HttpRequest, place_id: int, form: ReviewForm | None = None, status: int = 200
-) -> HttpResponse:
+@require_safe
+def place_detail(request: HttpRequest, place_id: int) -> HttpResponse:
+    return _place_page(request, place_id)
+
+
+def _place_page(request: HttpRequest, place_id: int, form: ReviewForm | None = None, status: int = 200) -> HttpResponse:
+    """The place page; a refused review posted to it comes back here with its errors (status 400)."""
     place = get_object_or_404(Place, pk=place_id, is_active=True)
     local = timezone.now().astimezone(ZoneInfo(settings.PLACE_TIME_ZONE))
     own = _own_review(request, place)
@@ -82,7 +86,7 @@ def review_save(request: HttpRequest, place_id: int) -> HttpResponse:
     place = get_object_or_404(Place, pk=place_id, is_active=True)
     form = ReviewForm(request.POST)
     if not form.is_valid():
-        return place_detail(request, place_id, form=form, status=400)
+        return _place_page(request, place_id, form=form, status=400)
     own = _own_review(request, place)
     rating, text = form.cleaned_data["rating"], form.cleaned_data["text"]
     try:
@@ -94,11 +98,12 @@ def review_save(request: HttpRequest, place_id: int) -> HttpResponse:
             messages.success(request, _("Your review was updated."))
     except place_services.ReviewError as exc:
         form.add_error(None, str(exc))
-        return place_detail(request, place_id, form=form, status=400)
+        return _place_page(request, place_id, form=form, status=400)
     enqueue_on_commit(EXTRACT_REVIEW, review.pk)
     return redirect(reverse("place", args=[place.pk]) + "#your-review")
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def review_edit(request: HttpRequest, review_id: int) -> HttpResponse:
     """Edit one of your reviews on its own page; someone else's review is a 404."""

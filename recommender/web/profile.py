@@ -13,7 +13,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from places.models import Review
 from recommender import services
@@ -27,6 +27,7 @@ HISTORY = 30
 SAVED = 30
 
 
+@require_safe
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
     user = cast(User, request.user)
@@ -76,6 +77,7 @@ def interest_restore(request: HttpRequest, keyword_id: int) -> HttpResponse:
     return redirect("profile")
 
 
+@require_safe
 @login_required
 def export(request: HttpRequest) -> HttpResponse:
     """A JSON download of everything stored about you: the same document as GET /api/v1/me/export/."""
@@ -85,6 +87,7 @@ def export(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def delete(request: HttpRequest) -> HttpResponse:
     """Confirm with your password, then delete the account and everything tied to it."""

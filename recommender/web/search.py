@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.http import require_http_methods
 
 from clips.models import Clip
 from places.models import Place
@@ -22,6 +23,7 @@ PER_PAGE = 12
 LIST_KEYWORDS = 4
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def search(request: HttpRequest) -> HttpResponse:
     """GET shows results (reads only); POST records a signed-in person's query, then redirects to GET."""
     if request.method == "POST":
