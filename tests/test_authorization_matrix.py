@@ -25,6 +25,7 @@ from enum import Enum
 from typing import Any, cast
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
@@ -206,7 +207,7 @@ ADMIN_EXTRA: dict[str, str] = {
     "admin/r/<path:content_type_id>/<path:object_id>/": "public",  # redirects to the object's public page
     "admin/auth/user/<id>/password/": "superuser",
     "admin/recommender/curatorrule/preview/": "staff",
-    "admin/^(?P<app_label>auth|token_blacklist|places|clips|recommender)/$": "staff",
+    "admin/^(?P<app_label>auth|token_blacklist|axes|places|clips|recommender)/$": "staff",
     "admin/(?P<url>.*)$": "staff",  # the catch-all: log-in redirect, or 404 for staff
 }
 # Admin pages closed to everyone, staff included ("change" is saving the change form).
@@ -215,6 +216,9 @@ ADMIN_CLOSED: dict[str, set[str]] = {
     "recommender.modelversion": {"add"},  # versions come from training only
     "recommender.pipelinestatus": {"add", "change"},  # written by the sweep
     "token_blacklist.outstandingtoken": {"add", "change", "delete"},  # simplejwt's record of issued tokens
+    "axes.accessattempt": {"add"},  # django-axes records log-ins itself
+    "axes.accessfailurelog": {"add"},
+    "axes.accesslog": {"add"},
 }
 STANDARD_ADMIN_SUFFIXES = ("", "add/", "<path:object_id>/history/", "<path:object_id>/delete/",
                            "<path:object_id>/change/", "<path:object_id>/")  # fmt: skip
@@ -278,6 +282,10 @@ def world(db: None) -> World:
     PipelineStatus.objects.create(kind="reviews", pending=1)
     RefreshToken.for_user(users["bob"]).blacklist()  # an old token of Bob's, logged out
     InteractionFactory(user=users["alice"], place=place)
+    attempt = {"user_agent": "test", "ip_address": "10.0.0.9", "username": "bob", "path_info": "/accounts/login/"}
+    AccessAttempt.objects.create(**attempt, get_data="", post_data="", failures_since_start=1)
+    AccessFailureLog.objects.create(**attempt)
+    AccessLog.objects.create(**attempt)
     return world
 
 
@@ -518,7 +526,7 @@ def test_admin_pages_are_for_staff_and_curators_only_reach_the_catalogue(world: 
 def test_the_other_admin_pages_need_staff(world: World, route: str) -> None:
     url = {
         "admin/auth/user/<id>/password/": f"/admin/auth/user/{world.users['bob'].pk}/password/",
-        "admin/^(?P<app_label>auth|token_blacklist|places|clips|recommender)/$": "/admin/places/",
+        "admin/^(?P<app_label>auth|token_blacklist|axes|places|clips|recommender)/$": "/admin/places/",
         "admin/(?P<url>.*)$": "/admin/no-such-page/",
     }.get(route, "/" + route)
     wants = {"anonymous": "log in", "alice": "log in", "bob": "log in"}

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,6 +27,7 @@ from recommender.api.params import parse_body
 from recommender.api.profile import UserSerializer
 from recommender.api.schema import errors
 from recommender.api.throttling import ScopedThrottle
+from recommender.security import lockout_response
 
 
 class AccountError(ValueError):
@@ -98,9 +100,23 @@ class SignUpApi(_AuthThrottled, APIView):
         return Response({"user": UserSerializer(user).data, **tokens_for(user)}, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(responses={200: TokenPair, **errors(400, 401)})
+@extend_schema(responses={200: TokenPair, **errors(400, 401, 429)})
 class LoginApi(_AuthThrottled, TokenObtainPairView):
-    """Exchange username + password for an access token (short-lived) and a refresh token."""
+    """Exchange username + password for an access token (short-lived) and a refresh token.
+
+    Too many failed attempts for one username from one address lock that pair for a while (429),
+    counted with the web and admin log-ins (django-axes).
+    """
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        try:
+            return super().post(request, *args, **kwargs)
+        except AuthenticationFailed:
+            # django-axes marks the request it was given, which is DRF's wrapper, not the
+            # HttpRequest its middleware looks at: answer the lockout here.
+            if getattr(request, "axes_locked_out", False):
+                return lockout_response(request._request)  # type: ignore[return-value]
+            raise
 
 
 class _RefreshSerializer(TokenRefreshSerializer):

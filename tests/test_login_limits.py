@@ -1,0 +1,177 @@
+"""Password guessing is limited on every log-in (web, admin, API), and limits hold across processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.test import Client
+from pytest_django.fixtures import Settings
+from rest_framework.test import APIClient
+
+from tests.conftest import ROOT, database_url_for_subprocess
+from tests.factories import UserFactory
+
+PASSWORD = "correct horse battery staple"
+LIMIT = settings.AXES_FAILURE_LIMIT
+
+
+@pytest.fixture
+def alice(db: None) -> User:
+    user = UserFactory(username="alice", is_staff=True, is_superuser=True)
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
+def guess(client: Client, url: str, times: int, address: str = "127.0.0.1") -> list[int]:
+    """Wrong passwords for Alice: a plain "no" (the form again) until the limit-th, which locks."""
+    statuses = []
+    for _ in range(times):
+        response = client.post(url, {"username": "alice", "password": "wrong guess"}, REMOTE_ADDR=address)
+        statuses.append(response.status_code)
+    assert statuses == [200] * min(times, LIMIT - 1) + [429] * max(0, times - LIMIT + 1)
+    return statuses
+
+
+@pytest.mark.parametrize("url", ["/accounts/login/", "/admin/login/"])
+def test_after_the_limit_even_the_right_password_is_refused_for_a_while(client: Client, alice: User, url: str) -> None:
+    guess(client, url, LIMIT)
+    response = client.post(url, {"username": "alice", "password": PASSWORD})
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) == settings.AXES_COOLOFF_TIME.total_seconds()
+    assert "Too many failed log-in attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_lock_is_per_address_so_a_guesser_cannot_lock_the_owner_out(client: Client, alice: User) -> None:
+    guess(client, "/accounts/login/", LIMIT, address="10.0.0.66")
+    response = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
+    assert response.status_code == 302 and client.session["_auth_user_id"] == str(alice.pk)
+
+
+def test_one_guess_short_of_the_limit_still_lets_the_owner_in_and_resets_the_count(client: Client, alice: User) -> None:
+    guess(client, "/accounts/login/", LIMIT - 1)
+    assert client.post("/accounts/login/", {"username": "alice", "password": PASSWORD}).status_code == 302
+    client.logout()
+    guess(client, "/accounts/login/", LIMIT - 1)
+    assert client.post("/accounts/login/", {"username": "alice", "password": PASSWORD}).status_code == 302
+
+
+def test_the_locked_page_speaks_korean(client: Client, alice: User) -> None:
+    guess(client, "/accounts/login/", LIMIT)
+    response = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD}, HTTP_ACCEPT_LANGUAGE="ko")
+    assert response.status_code == 429
+    assert "로그인 실패가 너무 많습니다" in response.content.decode()
+
+
+def test_the_api_token_endpoint_shares_the_lock_and_answers_in_its_error_shape(alice: User, settings: Settings) -> None:
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
+        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "auth": "1000/min"}}  # fmt: skip
+    api = APIClient()
+    guess(Client(), "/accounts/login/", LIMIT)  # guessed on the web page …
+    response = api.post("/api/v1/auth/token/", {"username": "alice", "password": PASSWORD}, format="json")
+    assert response.status_code == 429  # … and the app's log-in is locked too
+    assert response.json()["error"]["code"] == "locked_out"
+    assert int(response["Retry-After"]) > 0
+
+
+# --- two server processes ------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def call(port: int, path: str, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> int:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, headers=headers or {})
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+@pytest.fixture
+def two_servers(transactional_db: None, redis_url: str, tmp_path: Path) -> Iterator[list[int]]:
+    """Two gunicorn processes on the test database, sharing a Redis cache as production would."""
+    import redis
+
+    cache_url = redis_url.rsplit("/", 1)[0] + "/14"
+    redis.Redis.from_url(cache_url).flushdb()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_subprocess(),
+        "CACHE_URL": cache_url,
+        "DEBUG": "0",
+        "SECRET_KEY": "test-only-not-secret",
+        "SECURE_SSL_REDIRECT": "0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "API_THROTTLE_ANON": "4/min",
+        "API_THROTTLE_AUTH": "1000/min",
+        "OPENBLAS_NUM_THREADS": "1",
+    }
+    processes, ports = [], []
+    try:
+        for n in range(2):
+            port = free_port()
+            log = (tmp_path / f"server{n}.log").open("wb")
+            cmd = [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}",
+                   "recommender.wsgi:application"]  # fmt: skip
+            processes.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log))
+            ports.append(port)
+        deadline = time.monotonic() + 60
+        for port, process in zip(ports, processes, strict=True):
+            while True:
+                try:
+                    if call(port, "/healthz") == 200:
+                        break
+                except OSError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    logs = "".join(p.read_text(errors="replace") for p in tmp_path.glob("server*.log"))
+                    pytest.fail(f"server did not start:\n{logs[-3000:]}")
+                time.sleep(0.2)
+        yield ports
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=20)
+        redis.Redis.from_url(cache_url).flushdb()
+
+
+def test_throttles_count_across_processes_and_a_forged_forwarded_for_resets_nothing(two_servers: list[int]) -> None:
+    statuses = [
+        call(two_servers[n % 2], "/api/v1/places/", headers={"X-Forwarded-For": f"203.0.113.{n}"}) for n in range(6)
+    ]
+    assert statuses == [200, 200, 200, 200, 429, 429]
+
+
+def test_log_in_lockout_counts_across_processes(two_servers: list[int]) -> None:
+    alice = UserFactory(username="alice")
+    alice.set_password(PASSWORD)
+    alice.save()
+    guesses = [
+        call(two_servers[n % 2], "/api/v1/auth/token/", {"username": "alice", "password": "wrong"})
+        for n in range(LIMIT)
+    ]
+    assert guesses == [401] * (LIMIT - 1) + [429]
+    right = [call(port, "/api/v1/auth/token/", {"username": "alice", "password": PASSWORD}) for port in two_servers]
+    assert right == [429, 429]
