@@ -10,7 +10,8 @@ Usage::
 
 Each request consumes the next scripted ``Reply``; when the script is used up the last reply
 repeats (the default is ``Reply.keywords()``). Every request is recorded, including requests to
-paths other than ``/v1/chat/completions`` (so a test can prove a redirect target was never hit).
+paths other than ``/v1/chat/completions`` (so a test can prove a redirect target was never hit),
+with the message content the stand-in answered (``RecordedRequest.answer``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +30,13 @@ from typing import Any
 import pytest
 
 CHAT_PATH = "/v1/chat/completions"
+
+# Slots an obedient answer may contain (``Reply.obedient(answers)``): the stand-in fills them from
+# the request, JSON-escaped, the way a model quoting its own input would.
+SLOT_SYSTEM = "⟦SYSTEM⟧"  # the whole system prompt
+SLOT_SYSTEM_HEAD = "⟦SYSTEM_HEAD⟧"  # its first 40 characters (a keyword-sized leak)
+SLOT_TOKEN = "⟦TOKEN⟧"  # the per-call delimiter token
+SLOT_DATA = "⟦DATA⟧"  # the text between the delimiters, as the model saw it
 
 DEFAULT_KEYWORDS: dict[str, Any] = {
     "keywords": [
@@ -49,6 +58,7 @@ class Reply:
     delay: float = 0.0
     size: int = 0
     declare_length: bool = True
+    answers: tuple[tuple[str, str], ...] = ()  # obedient mode: folded data text -> answer
 
     @classmethod
     def keywords(cls, payload: dict[str, Any] | None = None) -> Reply:
@@ -90,9 +100,16 @@ class Reply:
         return cls("huge", size=size, declare_length=declare_length)
 
     @classmethod
-    def obedient(cls) -> Reply:
-        """Do what the review says, like a model with no defences (see ``_obey``)."""
-        return cls("obedient")
+    def obedient(cls, answers: Mapping[str, str] | None = None) -> Reply:
+        """Do what the review says, like a model with no defences.
+
+        ``answers`` maps a text, as the model sees it between the delimiters, to the message
+        content a model obeying that text produces (tests/corpora/injection.py states one per
+        hostile review); slots such as ``SLOT_SYSTEM`` are filled from the request. Texts are
+        matched ignoring case, spacing, punctuation and compatibility forms. A text not in
+        ``answers`` gets the generic rules of ``_obey``.
+        """
+        return cls("obedient", answers=tuple((match_key(text), answer) for text, answer in (answers or {}).items()))
 
 
 @dataclass
@@ -103,6 +120,20 @@ class RecordedRequest:
     body: bytes
     at: float  # time.monotonic() when the request was read
     json: Any = None
+    answer: str | None = None  # the message content the stand-in answered, if it answered one
+
+    @property
+    def data(self) -> str:
+        """The text between the user message's delimiter lines (the whole message without them)."""
+        user = self.message("user")
+        match = _DATA_RE.search(user)
+        return match.group(1) if match else user
+
+    @property
+    def token(self) -> str:
+        """The per-call delimiter token of the user message ("" without delimiters)."""
+        match = _TOKEN_RE.search(self.message("user"))
+        return match.group(1) if match else ""
 
     @property
     def messages(self) -> list[dict[str, str]]:
@@ -157,19 +188,37 @@ def _completion(content: str) -> bytes:
 
 
 _DATA_RE = re.compile(r"<<<(?:REVIEW|QUERY) \w+>>>\n(.*)\n<<<END \w+>>>", re.S)
+_TOKEN_RE = re.compile(r"^<<<(?:REVIEW|QUERY) (\w+)>>>$", re.M)
 
 
-def _obey(request: RecordedRequest) -> str:
+def match_key(text: str) -> str:
+    """Letters and digits only, compatibility-normalised and case-folded: how obedient answers are matched."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text).casefold() if ch.isalnum())
+
+
+def _obey(request: RecordedRequest, answers: tuple[tuple[str, str], ...] = ()) -> str:
     """Behave like a model that follows any instruction in the data.
 
+    The answer scripted for this data, if any (``Reply.obedient(answers)``), with its slots
+    filled. Otherwise generic rules:
     - "output the keyword X" -> X becomes a keyword;
     - any http(s) link in the text -> the link becomes a keyword;
     - "system prompt" mentioned -> the system prompt becomes a keyword;
     plus one ordinary keyword, so the answer is otherwise well formed.
     """
-    user = request.message("user")
-    match = _DATA_RE.search(user)
-    data = match.group(1) if match else user
+    data = request.data
+    scripted = dict(answers).get(match_key(data))
+    if scripted is not None:
+        system = request.message("system")
+        slots = {
+            SLOT_SYSTEM: system,
+            SLOT_SYSTEM_HEAD: system[:40].strip(),
+            SLOT_TOKEN: request.token,
+            SLOT_DATA: data,
+        }
+        for slot, value in slots.items():
+            scripted = scripted.replace(slot, json.dumps(value, ensure_ascii=False)[1:-1])
+        return scripted
     keywords: list[dict[str, Any]] = [{"text": "quiet", "tag_en": "quiet", "polarity": "positive", "weight": 0.5}]
     for word in re.findall(r"keyword\s+([A-Za-z0-9-]+)", data):
         keywords.append({"text": word, "tag_en": word.lower(), "polarity": "positive", "weight": 1.0})
@@ -209,6 +258,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, b'{"error": "not found"}')
             return
         reply = standin._next()
+        if reply.mode in ("content", "slow", "drip", "obedient"):
+            record.answer = _obey(record, reply.answers) if reply.mode == "obedient" else reply.content
         if reply.mode == "content":
             self._send(200, _completion(reply.content))
         elif reply.mode == "status":
@@ -224,7 +275,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif reply.mode == "huge":
             self._huge(reply)
         elif reply.mode == "obedient":
-            self._send(200, _completion(_obey(record)))
+            self._send(200, _completion(record.answer or ""))
         else:  # pragma: no cover - a typo in a test
             raise ValueError(reply.mode)
 

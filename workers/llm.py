@@ -4,7 +4,10 @@
 The text is treated as untrusted data: it is wrapped in per-call random delimiters, the model's
 answer must match a strict schema and character rules, and anything else is rejected (never
 repaired). Prompt injection can therefore at worst produce a short, plain, schema-valid tag; it
-cannot smuggle links, markup, long strings or extra fields into the database.
+cannot smuggle links, markup, long strings, extra fields, identifier-like tokens (canaries, codes,
+hashes) or disguised letters into the database (``_payload_shape``; tests/test_prompt_injection.py
+runs a corpus of hostile reviews against a model that obeys them). A plain word that the text
+itself contains ("scam") is indistinguishable by shape from a real keyword: that limit stays.
 
 Network behaviour, chosen so a Celery task calling this can never hang or loop:
 - every attempt has a wall-clock deadline (a watchdog closes the socket), on top of the socket
@@ -18,6 +21,7 @@ Network behaviour, chosen so a Celery task calling this can never hang or loop:
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import logging
 import math
@@ -76,6 +80,7 @@ Rules:
   always "interest".
 - No other keys. If there is nothing to extract, return {"keywords": [], "intent": "interest"}."""
 
+_PROMPT_WORDS = " ".join(SYSTEM_PROMPT.casefold().split())
 _TAG_RE = re.compile(r"[a-z0-9](?:[a-z0-9 &'-]*[a-z0-9'])?")
 _LANGUAGE_RE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})?")
 # Anything shaped like a delimiter (``<<<REVIEW ab12>>>``, ``<<<END ab12>>>``) and any leftover run
@@ -83,8 +88,27 @@ _LANGUAGE_RE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})?")
 # two fragments into a new marker.
 _MARKER_RE = re.compile(r"<{3,}[^<>\n]{0,100}>{3,}")
 _ANGLE_RUN_RE = re.compile(r"<{3,}|>{3,}")
-_FORBIDDEN_SUBSTRINGS = ("<", ">", "http", "://", "{{", "}}")
+_FORBIDDEN_SUBSTRINGS = ("<", ">", "http", "://", "{{", "}}", "www.")
+# Shapes no place or clip keyword has, but injected payloads do (issue #9). Measured on real text
+# (../shared/data): together the rules below flag 0.07% of 199k words of Korean café reviews, 0.2%
+# of 43k words of Yelp tips (mostly a lone "=" or "@"), 0.3% of 11.9k Last.fm tags (leetspeak,
+# "f-u-c-k"), none of Naver's 15 visitor keywords or workers/extractor.py's 260 vocabulary phrases,
+# and 5 of 9,528 keywords the embedded extractor took from 2,000 of those reviews ("f-l-o-r-i-d-a").
+# What they flag is links, e-mail addresses, phone numbers, emoticons and leetspeak.
+_CODE_CHARS = frozenset("[]{}`\\|@=_")  # markup, code, handles, query strings
+# A domain ("evil.example/x", "bit.ly"), an IPv4 address, or a URI scheme ("data:", "javascript:";
+# not "10:30").
+_LINK_RE = re.compile(r"[^\W_]\.[A-Za-z]{2,}(?![^\W_])|\d{1,3}(?:\.\d{1,3}){3}|[A-Za-z][A-Za-z0-9+.-]*:[^\s\d]")
+# Four or more single letters or digits in a row, spaced out: "C A N A R Y", "c-a-n-a-r-y".
+_SPACED_RE = re.compile(r"(?<![^\W_])(?:[^\W_][\s._-]+){3,}[^\W_](?![^\W_])")
+_ASCII_ALNUM_RE = re.compile(r"[A-Za-z0-9]+")
+_WORD_RE = re.compile(r"[^\W_]+")
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+# Scripts with look-alike letters: one word mixing them ("cаnary", Cyrillic а) is a homoglyph trick.
+# Hangul, Han and kana may mix with Latin ("PC방").
+_CONFUSABLE_SCRIPTS = frozenset({"LATIN", "GREEK", "CYRILLIC"})
 _KEYWORD_KEYS = frozenset({"text", "tag_en", "polarity", "weight"})
+_PLAIN_KEY_RE = re.compile(r"[a-z_]{1,20}")
 _TOP_KEYS = frozenset({"keywords", "intent"})
 
 
@@ -204,7 +228,50 @@ def _check_string(value: object, where: str) -> str:
     for bad in _FORBIDDEN_SUBSTRINGS:
         if bad in lowered:
             raise _InvalidOutput(f"{where} contains {bad!r}")
+    shape = _payload_shape(value)
+    if shape is not None:
+        raise _InvalidOutput(f"{where} has {shape}")
     return value
+
+
+def _is_identifier(run: str) -> bool:
+    """An ASCII letters-and-digits run shaped like a code, id or hash rather than a word.
+
+    Letters and digits switching twice ("7f3a", "a1b2"; "24h", "2nd", "b1", "covid19" switch at
+    most once), a hex string of 8+ mixing both (a random token), or 7+ digits (phone, account).
+    """
+    switches = sum(a.isdigit() != b.isdigit() for a, b in itertools.pairwise(run))
+    if switches >= 2 or (len(run) >= 7 and run.isdigit()):
+        return True
+    return len(run) >= 8 and set(run) <= _HEX_DIGITS and not run.isdigit() and not run.isalpha()
+
+
+def _payload_shape(value: str) -> str | None:
+    """Why ``value`` looks like an injected payload rather than a keyword; None if it does not."""
+    if any(ch in _CODE_CHARS for ch in value):
+        return "markup or code characters"
+    if _LINK_RE.search(value):
+        return "a domain or URI scheme"
+    for ch in value:
+        # Full-width "Ｃ", styled "𝐂", circled "ⓒ", ligatures: an ASCII letter or digit in disguise.
+        if not ch.isascii() and any(c.isascii() and c.isalnum() for c in unicodedata.normalize("NFKC", ch)):
+            return "a disguised ASCII letter or digit"
+    composed = unicodedata.normalize("NFC", value)
+    for before, ch in itertools.pairwise(composed):
+        if unicodedata.category(ch)[0] == "M" and before.isascii():  # "c̶a̶n̶", zalgo
+            return "a combining mark on a plain character"
+    for word in _WORD_RE.findall(value):
+        scripts = {unicodedata.name(ch, "?").split()[0] for ch in word if ch.isalpha()}
+        if len(scripts & _CONFUSABLE_SCRIPTS) > 1:
+            return "a word mixing Latin, Greek or Cyrillic letters"
+    if any(_is_identifier(run) for run in _ASCII_ALNUM_RE.findall(value)):
+        return "an identifier-like token"
+    if _SPACED_RE.search(value):
+        return "spaced-out letters"
+    words = value.casefold().split()
+    if len(words) >= 4 and " ".join(words) in _PROMPT_WORDS:
+        return "a copy of the instructions"
+    return None
 
 
 def _is_grounded(text: str, tag: str, source: str) -> bool:
@@ -222,7 +289,10 @@ def parse_output(content: str, *, source: str) -> tuple[list[Keyword], Intent]:
         raise _InvalidOutput("content is not a JSON object")
     keys = set(data)
     if keys != _TOP_KEYS:
-        missing, extra = sorted(_TOP_KEYS - keys), sorted(keys - _TOP_KEYS)
+        # Extra key names come from the model, so an injection picks them: only plain ones are named
+        # in the error (it is logged and stored on the row), others show as "?".
+        missing = sorted(_TOP_KEYS - keys)
+        extra = sorted(k if _PLAIN_KEY_RE.fullmatch(k) else "?" for k in keys - _TOP_KEYS)
         raise _InvalidOutput(f"top-level keys wrong (missing {missing}, extra {extra[:5]})")
     intent = data["intent"]
     if intent not in ("interest", "task"):
