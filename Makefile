@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-requirements
 
-.PHONY: setup run test lint
+.PHONY: setup run test lint reliability
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,3 +28,8 @@ test: setup
 	bash .ci/ensure-services.sh
 	$(MAKE) --no-print-directory lint
 	bash .ci/test-suite.sh
+
+# The heavy fault drills (issue #9): 1,000 reviews per drill instead of the suite's 40.
+reliability: setup
+	bash .ci/ensure-services.sh
+	FAULT_DRILL_REVIEWS=1000 OPENBLAS_NUM_THREADS=1 $(PY) -m pytest tests/test_worker_faults.py -s

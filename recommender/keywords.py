@@ -116,7 +116,15 @@ def refresh_place_keywords(place_id: int) -> None:
 
     Counts reviews mentioning each keyword; the weight is the net polarity-weighted share of
     the place's reviews (a keyword praised in 3 of 4 reviews and criticised in 1 gets 0.5).
+    Serialised per place (a row lock): two workers storing keywords of two reviews of one place
+    at once would otherwise both rewrite its rows, one from a snapshot missing the other's review.
     """
+    with transaction.atomic():
+        Place.objects.select_for_update().filter(pk=place_id).values_list("pk", flat=True).first()
+        _refresh_place_keywords(place_id)
+
+
+def _refresh_place_keywords(place_id: int) -> None:
     review_count = Review.objects.filter(place_id=place_id).count()
     rows = (
         ReviewKeyword.objects.filter(review__place_id=place_id, keyword__is_hidden=False)

@@ -1,19 +1,25 @@
 """Celery tasks: thin, take ids, refetch, return early if the row is gone or already done.
 
 Every task is safe to run twice or concurrently: results are written with conditional UPDATEs
-keyed on the source text (places.pipeline), so a duplicate or late run changes nothing.
+keyed on the source text (places.pipeline), so a duplicate or late run changes nothing. Extraction
+also holds a PostgreSQL advisory lock on its row while it asks the LLM, so two copies of one task
+(a redelivery racing a re-sweep) never pay for two LLM calls; a killed worker's lock dies with its
+connection.
 Reliability settings (acks_late, reject on worker loss, time limits) are global in settings.
 """
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal, cast
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
@@ -119,25 +125,46 @@ def _extract(
     return _Extracted(extractor.id, key, row, extraction)
 
 
+@contextmanager
+def _exclusive(model: type[Model], row_id: int) -> Iterator[bool]:
+    """A session advisory lock on one row, if no other task holds it; released on exit or disconnect."""
+    lock = (zlib.crc32(model._meta.label_lower.encode()) & 0x7FFFFFFF, row_id & 0x7FFFFFFF)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", lock)
+        acquired = bool(cursor.fetchone()[0])
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", lock)
+
+
 @shared_task(**LLM_RETRY)
 def extract_review_keywords(review_id: int) -> str:
     """Extract a review's keywords and refresh its place's keyword profile."""
-    result = _extract(Review, review_id, "review")
-    if isinstance(result, str):
-        return result
-    stored = store_review_keywords(review_id, result.extractor_id, result.key, result.extraction.keywords)
-    return "stored" if stored else "changed"
+    with _exclusive(Review, review_id) as mine:
+        if not mine:
+            return "busy"  # another copy of this task is on it
+        result = _extract(Review, review_id, "review")
+        if isinstance(result, str):
+            return result
+        stored = store_review_keywords(review_id, result.extractor_id, result.key, result.extraction.keywords)
+        return "stored" if stored else "changed"
 
 
 @shared_task(**LLM_RETRY)
 def extract_query_keywords(query_id: int) -> str:
     """Turn a search into intent + keywords, embed new keywords, rebuild the user's interests."""
-    result = _extract(SearchQuery, query_id, "query")
-    if isinstance(result, str):
-        return result
-    keyword_ids = store_query_keywords(
-        query_id, result.extractor_id, result.key, result.extraction.intent, result.extraction.keywords
-    )
+    with _exclusive(SearchQuery, query_id) as mine:
+        if not mine:
+            return "busy"
+        result = _extract(SearchQuery, query_id, "query")
+        if isinstance(result, str):
+            return result
+        keyword_ids = store_query_keywords(
+            query_id, result.extractor_id, result.key, result.extraction.intent, result.extraction.keywords
+        )
     if keyword_ids is None:
         return "changed"
     _embed(Keyword, keyword_ids)  # the interest vector is built from keyword embeddings
