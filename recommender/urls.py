@@ -39,3 +39,5 @@ urlpatterns = [
     path("api/v1/", include("recommender.api.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler500 = "recommender.views.server_error"

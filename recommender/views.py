@@ -2,13 +2,41 @@
 
 from __future__ import annotations
 
+import sys
+
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
 from django.views.decorators.http import require_safe
 
+from recommender.api.exceptions import database_unavailable, error_body
 from recommender.web.feed import home
 
-__all__ = ["healthz", "home"]
+__all__ = ["healthz", "home", "server_error"]
+
+RETRY_AFTER_SECONDS = 5
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: a 503 with Retry-After when the database is down, else the plain 500 page.
+
+    Called while the exception is being handled; JSON in the API's error shape under /api/.
+    """
+    unavailable = database_unavailable(sys.exc_info()[1])
+    status = 503 if unavailable else 500
+    response: HttpResponse
+    if request.path.startswith("/api/"):
+        body = (
+            error_body("unavailable", "The database is not answering; try again in a few seconds.")
+            if unavailable
+            else error_body("server_error", "Something went wrong on our side; it has been logged.")
+        )
+        response = JsonResponse(body, status=status)
+    else:
+        response = HttpResponse(loader.get_template(f"{status}.html").render(), status=status)
+    if unavailable:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 @require_safe

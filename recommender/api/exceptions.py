@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from drf_spectacular.utils import inline_serializer
 from rest_framework import exceptions, serializers
@@ -91,9 +92,21 @@ def _convert(exc: Exception) -> Exception:
     return exc
 
 
+def database_unavailable(exc: BaseException | None) -> bool:
+    """A lost or refused database connection (not a bad query): the request may simply be retried."""
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     exc = _convert(exc)
     response = exception_handler(exc, context)
+    if response is None and database_unavailable(exc):
+        logger.warning("database unavailable: %s", exc)
+        response = Response(
+            error_body("unavailable", "The database is not answering; try again in a few seconds."), 503
+        )
+        response["Retry-After"] = "5"
+        return response
     if response is None:
         logger.exception("unhandled API error", exc_info=exc)
         return Response(error_body("server_error", "Something went wrong on our side; it has been logged."), 500)
