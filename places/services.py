@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from places.models import Place, Review
+from recommender.quota import spend_llm_quota
 
 MAX_REVIEW_LENGTH = 5000  # ~2 pages; longer texts are pasted articles, not reviews
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
@@ -50,6 +51,8 @@ def create_review(*, user: Any, place: Place, rating: int | None = None, text: s
     if not place.is_active:
         raise ReviewError("this place is no longer listed")
     rating, text = _clean(rating, text)
+    if text:
+        spend_llm_quota(user)  # its text goes to the LLM
     return Review.objects.create(
         user=user, place=place, rating=rating, text=text, language=_guess_language(text), created_at=timezone.now()
     )
@@ -61,6 +64,8 @@ def update_review(*, user: Any, review_id: int, rating: int | None = UNSET, text
         review = Review.objects.select_for_update().get(pk=review_id, user_id=user.pk)
         new_rating = review.rating if rating is UNSET else rating
         new_text = review.text if text is UNSET else text
+        if new_text != review.text and new_text.strip():
+            spend_llm_quota(user)  # a new text is extracted again
         review.rating, review.text = _clean(new_rating, new_text)
         review.language = _guess_language(review.text)
         review.save(update_fields=["rating", "text", "language", "updated_at"])

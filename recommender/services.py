@@ -35,6 +35,7 @@ from recommender.models import (
     UserProfile,
     interaction_weight,
 )
+from recommender.quota import spend_llm_quota
 
 __all__ = [
     "Feed",
@@ -113,6 +114,7 @@ def record_search(user: User, text: str) -> SearchQuery:
         raise InvalidAction("a search needs some text")
     if len(text) > MAX_SEARCH_LENGTH:
         raise InvalidAction(f"a search is at most {MAX_SEARCH_LENGTH} characters")
+    spend_llm_quota(user)
     return SearchQuery.objects.create(user=user, text=text, created_at=timezone.now())
 
 

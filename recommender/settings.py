@@ -306,6 +306,8 @@ INTEREST_HALF_LIFE_DAYS = env_float("INTEREST_HALF_LIFE_DAYS", 30.0, minimum=0.0
 INTEREST_MAX_KEYWORDS = env_int("INTEREST_MAX_KEYWORDS", 200, minimum=1)
 LLM_MAX_RETRIES = env_int("LLM_MAX_RETRIES", 2, minimum=0, maximum=10)
 LLM_MAX_INPUT_CHARS = env_int("LLM_MAX_INPUT_CHARS", 4000, minimum=100)
+# Reviews (new text) and searches a person may submit per UTC day: each costs an LLM call. 0: no cap.
+LLM_SUBMISSIONS_PER_DAY = env_int("LLM_SUBMISSIONS_PER_DAY", 200, minimum=0)
 
 # --- Ranking ---------------------------------------------------------------------------------
 ALS_FACTORS = env_int("ALS_FACTORS", 64, minimum=1, maximum=1024)

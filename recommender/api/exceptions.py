@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from places.services import ReviewError
+from recommender.quota import QuotaExceeded
 from recommender.services import InvalidAction
 
 logger = logging.getLogger(__name__)
@@ -79,6 +80,8 @@ def _first_code(detail: Any, default: str) -> str:
 
 def _convert(exc: Exception) -> Exception:
     """Domain and Django errors → DRF errors with the right status."""
+    if isinstance(exc, QuotaExceeded):
+        return exceptions.Throttled(wait=exc.retry_after, detail=str(exc), code="quota_exceeded")
     if isinstance(exc, InvalidAction | ReviewError):
         return exceptions.ValidationError({"non_field_errors": [str(exc)]}, code="invalid")
     if isinstance(exc, DjangoValidationError):

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from recommender.quota import QuotaExceeded
 from recommender.services import FeedRequest, InvalidAction, recommend, start_with_interests
 from recommender.templatetags.feed_tags import keyword_label
 from recommender.web.common import location_from
@@ -61,7 +62,7 @@ def onboarding(request: HttpRequest) -> HttpResponse:
         return redirect("home")
     try:
         start_with_interests(cast(User, request.user), form.cleaned_data["keywords"], form.cleaned_data["text"])
-    except InvalidAction as exc:
+    except (InvalidAction, QuotaExceeded) as exc:
         messages.error(request, str(exc))
         return redirect("home")
     messages.success(request, _("Thanks! Your feed now follows what you picked."))

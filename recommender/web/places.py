@@ -25,6 +25,7 @@ from places.models import Place, Review
 from recommender.api.queries import keywords_for, review_stats, similar_items
 from recommender.enqueue import EXTRACT_REVIEW, enqueue_on_commit
 from recommender.keywords import refresh_place_keywords
+from recommender.quota import QuotaExceeded
 from recommender.web.common import page_of
 from recommender.web.forms import ReviewForm
 
@@ -96,9 +97,9 @@ def review_save(request: HttpRequest, place_id: int) -> HttpResponse:
         else:
             review = place_services.update_review(user=request.user, review_id=own.pk, rating=rating, text=text)
             messages.success(request, _("Your review was updated."))
-    except place_services.ReviewError as exc:
+    except (place_services.ReviewError, QuotaExceeded) as exc:
         form.add_error(None, str(exc))
-        return _place_page(request, place_id, form=form, status=400)
+        return _place_page(request, place_id, form=form, status=429 if isinstance(exc, QuotaExceeded) else 400)
     enqueue_on_commit(EXTRACT_REVIEW, review.pk)
     return redirect(reverse("place", args=[place.pk]) + "#your-review")
 
@@ -118,7 +119,7 @@ def review_edit(request: HttpRequest, review_id: int) -> HttpResponse:
                     rating=form.cleaned_data["rating"],
                     text=form.cleaned_data["text"],
                 )
-            except place_services.ReviewError as exc:
+            except (place_services.ReviewError, QuotaExceeded) as exc:
                 form.add_error(None, str(exc))
             except Review.DoesNotExist:
                 raise Http404 from None

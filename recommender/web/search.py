@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import cast
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -16,6 +17,7 @@ from places.models import Place
 from recommender import services
 from recommender.api.queries import filter_catalogue, keywords_for
 from recommender.enqueue import EXTRACT_QUERY, enqueue_on_commit
+from recommender.quota import QuotaExceeded
 from recommender.web.common import page_of
 from recommender.web.forms import SearchForm
 
@@ -62,6 +64,8 @@ def _record_and_redirect(request: HttpRequest) -> HttpResponse:
             query = services.record_search(cast(User, request.user), text)
         except services.InvalidAction:
             pass  # nothing worth remembering (e.g. only spaces); the results page still shows
+        except QuotaExceeded as exc:
+            messages.warning(request, str(exc))  # the results still show; the search is not remembered
         else:
             enqueue_on_commit(EXTRACT_QUERY, query.pk)
     fields = {k: v for k, v in request.POST.items() if k in form.fields and v not in ("", None)}
