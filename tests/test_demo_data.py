@@ -11,6 +11,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.core.validators import URLValidator
 from django.db.models import Count, Q
+from django.test import RequestFactory
 
 from clips.models import Clip
 from places.models import Place, Review
@@ -247,11 +248,12 @@ def test_reset_recreates_demo_rows_and_keeps_other_rows(loaded):
 
 @pytest.mark.django_db
 def test_demo_login_authenticates_and_has_a_little_history(loaded):
-    user = authenticate(username=demo.DEMO_LOGIN_USERNAME, password=demo.DEMO_LOGIN_PASSWORD)
+    request = RequestFactory().post("/accounts/login/")  # as the log-in page does (django-axes needs it)
+    user = authenticate(request, username=demo.DEMO_LOGIN_USERNAME, password=demo.DEMO_LOGIN_PASSWORD)
     assert user is not None
     assert 5 <= user.interactions.count() <= 30
     assert user.searches.exists()
-    assert authenticate(username=demo.DEMO_LOGIN_USERNAME, password="wrong") is None
+    assert authenticate(request, username=demo.DEMO_LOGIN_USERNAME, password="wrong") is None
 
 
 @pytest.mark.django_db
