@@ -37,3 +37,21 @@ def test_embedding_a_deleted_place_is_a_no_op() -> None:
     place_id = place.pk
     place.delete()
     assert tasks.embed_places([place_id]) == 0
+
+
+def test_a_vector_of_an_old_text_is_not_stored_over_an_edit_made_while_encoding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    edited, untouched = PlaceFactory(description="quiet study café"), PlaceFactory(description="rooftop bar")
+    real_encode = tasks.encode
+
+    def encode_while_someone_edits(texts: list[str]) -> np.ndarray:
+        Place.objects.filter(pk=edited.pk).update(description="loud karaoke bar")  # the edit lands mid-batch
+        return real_encode(texts)
+
+    monkeypatch.setattr(tasks, "encode", encode_while_someone_edits)
+    tasks.embed_places([edited.pk, untouched.pk])
+
+    assert Place.objects.get(pk=edited.pk).embedding is None  # still pending: the sweep embeds the new text
+    assert Place.objects.needing_embedding(tasks.settings.EMBEDDING_MODEL).filter(pk=edited.pk).exists()
+    assert Place.objects.get(pk=untouched.pk).embedding is not None

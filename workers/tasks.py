@@ -63,12 +63,21 @@ def _embed(model: type[Place] | type[Clip] | type[Keyword], ids: list[int]) -> i
     if not rows:
         return 0
     vectors = encode([source or "" for _, source, _ in rows])
-    with transaction.atomic():  # one commit per batch, not per row
-        for (pk, _, key), vector in zip(rows, vectors, strict=True):
-            # Only if the text is still the one we embedded; an edit meanwhile leaves the row stale.
-            manager.with_embedding_source(name).filter(pk=pk, embedding_source_key=key).update(
-                embedding=vector, embedding_key=key, embedding_claimed_until=None
-            )
+    with transaction.atomic():  # one commit, two statements per batch
+        # Only rows whose text is still the one we embedded (an edit meanwhile leaves the row
+        # stale); the row locks keep an edit from slipping in between this check and the write.
+        current = dict(
+            manager.with_embedding_source(name)
+            .select_for_update(of=("self",))
+            .filter(pk__in=[pk for pk, _, _ in rows])
+            .values_list("pk", "embedding_source_key")
+        )
+        fresh = [
+            model(pk=pk, embedding=vector, embedding_key=key, embedding_claimed_until=None)
+            for (pk, _, key), vector in zip(rows, vectors, strict=True)
+            if current.get(pk) == key
+        ]
+        manager.bulk_update(fresh, ["embedding", "embedding_key", "embedding_claimed_until"])
     return len(rows)
 
 
