@@ -10,7 +10,15 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
-from recommender.evaluation import EvalOptions, cached_embedder, evaluate, item_vectors, prepare, search_vectors
+from recommender.evaluation import (
+    TUNE_ALS,
+    EvalOptions,
+    cached_embedder,
+    evaluate,
+    item_vectors,
+    prepare,
+    search_vectors,
+)
 from recommender.evaluation.datasets import Dataset, load_generic
 from recommender.evaluation.methods import ALSOnly, ContentOnly
 from recommender.evaluation.metrics import coverage, ndcg_at_k, recall_at_k, top_k
@@ -146,6 +154,19 @@ def test_hybrid_beats_popularity_when_taste_groups_are_planted() -> None:
     assert results["hybrid"]["all"]["ndcg@10"] > 1.3 * results["popularity"]["all"]["ndcg@10"]
     # Cold users with searches are served from the search vector alone.
     assert results["hybrid"]["history 0"]["ndcg@10"] > results["popularity"]["history 0"]["ndcg@10"]
+
+
+def test_tuning_picks_als_settings_and_blend_on_validation_and_tunes_the_als_baseline_too() -> None:
+    options = EvalOptions(seed=0, sample_users=None, als=SMALL_ALS, tune=True, tune_users=40)
+    report = evaluate(planted_dataset(), options, _keyword_embedder)
+    tuned = report["tuned"]
+    tried = {(row["factors"], row["regularization"], row["alpha"]) for row in tuned["grid_top5"]} | {
+        (tuned["als"]["factors"], tuned["als"]["regularization"], tuned["als"]["alpha"])
+    }
+    assert tried <= {(4, 0.05, 2.0)} | set(TUNE_ALS)  # the given setting or one of the grid's
+    assert tuned["grid_size"] % (len(TUNE_ALS) + 1) == 0  # one blend grid per ALS setting
+    assert {"als (tuned)", "hybrid (tuned)"} <= set(report["results"])
+    assert tuned["grid_top5"][0]["val_ndcg@10"] >= tuned["grid_top5"][-1]["val_ndcg@10"]
 
 
 def test_new_items_get_content_scores_but_nothing_from_als() -> None:

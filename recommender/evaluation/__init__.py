@@ -33,7 +33,7 @@ import scipy.sparse as sp
 from tqdm import tqdm
 
 from recommender.evaluation.datasets import MAX_DOC_CHARS, MAX_TEXT_CHARS, Dataset
-from recommender.evaluation.methods import Context, Hybrid, Method, build_context, standard_methods
+from recommender.evaluation.methods import ALSOnly, Context, Hybrid, Method, build_context, standard_methods
 from recommender.evaluation.metrics import SLICES, Accumulator, history_slice, ndcg_at_k, top_k
 from recommender.evaluation.split import Split, split_pairs
 from recommender.ranking.als import ALSParams
@@ -52,6 +52,10 @@ PROTOCOL = {
     "tuning": "--tune: grid (history half, content, interest, popularity; geo strength where located) by NDCG@10 "
     "on a validation split carved from training (another seed); test used only for reporting",
 }
+# ALS settings tried by --tune (factors, regularization, alpha); iterations and seed stay as given.
+# The default, a strongly regularised low-rank one (sparse check-in data, e.g. foursquare), and
+# a middle one.
+TUNE_ALS = ((64, 0.05, 2.0), (32, 1.0, 1.0), (64, 0.3, 1.0))
 TUNE_GRID = {
     "user_history_half": (2.0, 5.0, 10.0),
     "content": (0.3, 0.6, 1.2),
@@ -160,12 +164,19 @@ def item_vectors(dataset: Dataset, train_pairs: set[tuple[int, int]], embed: Emb
 
 
 def prepare(
-    dataset: Dataset, train: np.ndarray, als: ALSParams, embed: Embedder | None, searches: dict[int, np.ndarray]
+    dataset: Dataset,
+    train: np.ndarray,
+    als: ALSParams,
+    embed: Embedder | None,
+    searches: dict[int, np.ndarray],
+    vectors: np.ndarray | None = None,
 ) -> Context:
-    """ALS and item vectors from the pairs where ``train`` is true, plus side information."""
+    """ALS and item vectors from the pairs where ``train`` is true, plus side information.
+
+    ``vectors``: item vectors already computed for this same ``train`` (another ALS setting).
+    """
     users, items, weights = dataset.users[train], dataset.items[train], dataset.weights[train]
-    vectors = None
-    if dataset.has_text and embed is not None:
+    if vectors is None and dataset.has_text and embed is not None:
         vectors = item_vectors(dataset, set(zip(users.tolist(), items.tolist(), strict=True)), embed)
     return build_context(
         users,
@@ -203,8 +214,12 @@ def tune_blend(
     embed: Embedder | None,
     searches: dict[int, np.ndarray],
     progress: TextIO | None,
-) -> tuple[BlendConfig, list[dict[str, Any]]]:
-    """Best blend weights by NDCG@10 on a validation split of the TRAINING pairs."""
+) -> tuple[ALSParams, BlendConfig, ALSParams, list[dict[str, Any]]]:
+    """Best ALS settings and blend weights by NDCG@10 on a validation split of the TRAINING pairs.
+
+    Returns (ALS settings for the hybrid, blend, ALS settings for ALS alone, the grid table): ALS
+    alone gets its own best settings, so the hybrid is compared with a tuned baseline.
+    """
     train_idx = np.flatnonzero(split.train)
     inner = split_pairs(
         dataset.users[train_idx],
@@ -216,24 +231,66 @@ def tune_blend(
     )
     val_train = np.zeros_like(split.train)
     val_train[train_idx[inner.train]] = True
-    ctx = prepare(dataset, val_train, options.als, embed, searches)
-    hybrid = Hybrid(ctx, options.blend)
     seen = _seen(dataset, val_train)
     tiebreak = np.random.default_rng(options.seed + 1).permutation(dataset.n_items)
+    users = _sample(inner, options.tune_users, options.seed + 1)
+    settings = [replace(options.als, factors=f, regularization=r, alpha=a) for f, r, a in TUNE_ALS]
+    if options.als not in settings:
+        settings.insert(0, options.als)
+    vectors = None
+    best: tuple[float, ALSParams, BlendConfig] | None = None
+    best_als_alone: tuple[float, ALSParams] | None = None
+    table: list[dict[str, Any]] = []
+    for als in settings:
+        ctx = prepare(dataset, val_train, als, embed, searches, vectors)
+        vectors = ctx.item_vectors
+        config, rows = _tune_grid(ctx, options, inner, users, seen, tiebreak, progress)
+        for row in rows:
+            row.update(factors=als.factors, regularization=als.regularization, alpha=als.alpha)
+        table.extend(rows)
+        if best is None or rows[0]["val_ndcg@10"] > best[0]:
+            best = (rows[0]["val_ndcg@10"], als, config)
+        alone = ALSOnly(ctx)
+        score = float(
+            np.mean(
+                [
+                    ndcg_at_k(top_k(alone.scores_for(u), 10, tiebreak, seen.get(u)), inner.test_items[u], 10)
+                    for u in users
+                ]
+            )
+        )
+        if best_als_alone is None or score > best_als_alone[0]:
+            best_als_alone = (score, als)
+    assert best is not None and best_als_alone is not None
+    return best[1], best[2], best_als_alone[1], sorted(table, key=lambda r: -r["val_ndcg@10"])
+
+
+def _tune_grid(
+    ctx: Context,
+    options: EvalOptions,
+    inner: Split,
+    users: list[int],
+    seen: dict[int, np.ndarray],
+    tiebreak: np.ndarray,
+    progress: TextIO | None,
+) -> tuple[BlendConfig, list[dict[str, Any]]]:
+    """The blend grid on one validation context: the best config and every row, best first."""
+    hybrid = Hybrid(ctx, options.blend)
     # Only the weights of sources this dataset has: a weight nothing uses would only add ties.
     axes = {
         name: values
         for name, values in TUNE_GRID.items()
         if (name != "content" or ctx.item_vectors is not None) and (name != "interest" or ctx.search_vectors)
     }
-    if dataset.item_lat is not None:
+    if ctx.item_lat is not None:
         axes["geo_strength"] = (0.25, 0.5, 0.75)
     grid = [
         replace(options.blend, **dict(zip(axes, values, strict=True))) for values in itertools.product(*axes.values())
     ]
     totals = np.zeros(len(grid))
-    users = _sample(inner, options.tune_users, options.seed + 1)
-    for user in tqdm(users, desc="tuning (validation)", file=progress, disable=progress is None):
+    als = ctx.model.params
+    desc = f"tuning (validation, ALS {als.factors}/{als.regularization}/{als.alpha})"
+    for user in tqdm(users, desc=desc, file=progress, disable=progress is None):
         sources = hybrid.sources(user)
         exclude = seen.get(user)
         relevant = inner.test_items[user]
@@ -266,9 +323,20 @@ def evaluate(
     methods: list[Method] = standard_methods(ctx, has_text=has_text, config=options.blend)
     tuned: dict[str, Any] | None = None
     if options.tune:
-        best, table = tune_blend(dataset, split, options, embed, searches, progress)
-        methods.append(Hybrid(ctx, best, name="hybrid (tuned)"))
-        tuned = {"config": asdict(best), "grid_top5": table[:5], "grid_size": len(table)}
+        als, best, als_alone, table = tune_blend(dataset, split, options, embed, searches, progress)
+        tuned_ctx = ctx if als == options.als else prepare(dataset, split.train, als, embed, searches, ctx.item_vectors)
+        alone_ctx = {als: tuned_ctx, options.als: ctx}.get(als_alone)
+        if alone_ctx is None:
+            alone_ctx = prepare(dataset, split.train, als_alone, embed, searches, ctx.item_vectors)
+        methods.append(ALSOnly(alone_ctx, name="als (tuned)"))
+        methods.append(Hybrid(tuned_ctx, best, name="hybrid (tuned)"))
+        tuned = {
+            "config": asdict(best),
+            "als": asdict(als),
+            "als_alone": asdict(als_alone),
+            "grid_top5": table[:5],
+            "grid_size": len(table),
+        }
     if options.methods:
         methods = [m for m in methods if m.name in options.methods]
     if dataset.item_lat is None:

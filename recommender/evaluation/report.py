@@ -42,6 +42,10 @@ def format_table(report: dict[str, Any]) -> str:
     if report.get("tuned"):
         lines.append("")
         lines.append(f"tuned blend (validation split of training): {report['tuned']['config']}")
+        if "als" in report["tuned"]:
+            lines.append(
+                f"tuned ALS for the hybrid: {report['tuned']['als']}; for ALS alone: {report['tuned']['als_alone']}"
+            )
     lines.append(f"wall time: {report['wall_seconds']} s")
     return "\n".join(lines)
 
