@@ -5,11 +5,12 @@ from __future__ import annotations
 from io import StringIO
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.core.management import call_command
 from pytest_django.fixtures import Settings
 
-from recommender.models import InteractionKind, ModelVersion
+from recommender.models import Interaction, InteractionKind, ModelVersion
 from tests.factories import ClipFactory, InteractionFactory, PlaceFactory, UserFactory
 from workers.tasks import train_models
 
@@ -96,3 +97,40 @@ def test_the_scheduled_training_records_held_out_figures_on_the_version() -> Non
     train_models()
     metrics = ModelVersion.objects.get(kind="place", is_live=True).metrics
     assert metrics["users"] == 6 and 0 <= metrics["als_recall@10"] <= 1
+
+
+def test_interaction_arrays_read_every_row_exactly_as_stored() -> None:
+    from recommender.training import interaction_arrays
+
+    places = [PlaceFactory() for _ in range(7)]
+    for n in range(300):  # more than one network chunk of rows
+        InteractionFactory(user=UserFactory(username=f"reader{n % 40}"), place=places[n % 7], weight=0.25 + n)
+    InteractionFactory(clip=ClipFactory(), place=None)  # a clip interaction: not read for places
+
+    users, items, weights = interaction_arrays("place")
+
+    expected = sorted(Interaction.objects.filter(place__isnull=False).values_list("user_id", "place_id", "weight"))
+    got = sorted(zip(users.tolist(), items.tolist(), weights.astype(float).tolist(), strict=True))
+    assert got == [(u, i, pytest.approx(w)) for u, i, w in expected]
+    assert users.dtype == np.int64 and weights.dtype == np.float32
+
+
+def test_the_binary_copy_parser_takes_rows_cut_anywhere_and_refuses_a_truncated_stream() -> None:
+    from recommender.training import parse_binary_copy
+
+    rows = [(n, 1000 + n, n / 4) for n in range(50)]
+    body = b"".join(
+        (3).to_bytes(2, "big")
+        + b"".join(
+            len(v).to_bytes(4, "big") + v
+            for v in (u.to_bytes(8, "big"), i.to_bytes(8, "big"), np.float64(w).byteswap().tobytes())
+        )
+        for u, i, w in rows
+    )
+    stream = b"PGCOPY\n\xff\r\n\x00" + bytes(4) + bytes(4) + body + b"\xff\xff"
+    for cut in (1, 7, 37, 38, 39, 1000):
+        chunks = [stream[k : k + cut] for k in range(0, len(stream), cut)]
+        users, items, weights = parse_binary_copy(chunks, expected=10)  # fewer than sent: arrays grow
+        assert list(zip(users.tolist(), items.tolist(), weights.tolist(), strict=True)) == rows
+    with pytest.raises(ValueError, match="ended early"):
+        parse_binary_copy([stream[:-20]])
