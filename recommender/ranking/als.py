@@ -8,7 +8,6 @@ step), so new interactions count at once and users unseen at training still get 
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import tempfile
@@ -113,20 +112,19 @@ class FactorModel:
             "params": self.params.__dict__,
             "meta": {k: v for k, v in self.meta.items() if not k.startswith("_")},
         }
-        buffer = io.BytesIO()
-        np.savez(
-            buffer,
-            header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
-            user_ids=self.users.ids,
-            item_ids=self.items.ids,
-            user_factors=self.user_factors,
-            item_factors=self.item_factors,
-            item_support=self.item_support,
-        )
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(buffer.getvalue())
+                # Straight into the file: an in-memory archive first would hold the factors twice more.
+                np.savez(
+                    f,
+                    header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
+                    user_ids=self.users.ids,
+                    item_ids=self.items.ids,
+                    user_factors=self.user_factors,
+                    item_factors=self.item_factors,
+                    item_support=self.item_support,
+                )
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
