@@ -87,6 +87,7 @@ def run(clients: int = 50, seconds: float = 300, workers: int = 3, out_dir: Path
         "API_THROTTLE_USER": "1000000/min",
         "API_THROTTLE_AUTH": "1000000/min",
         "API_THROTTLE_EVENTS": "1000000/min",
+        "LLM_SUBMISSIONS_PER_DAY": "0",  # simulated people post far more than the daily cap
         "OPENBLAS_NUM_THREADS": "1",
         "LOAD_ACK_FILE": str(acks),
     }

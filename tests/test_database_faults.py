@@ -176,6 +176,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
         "API_THROTTLE_ANON": "100000/min",
         "API_THROTTLE_AUTH": "100000/min",
         "DB_CONNECT_TIMEOUT": "2",
+        "LLM_SUBMISSIONS_PER_DAY": "0",  # one writer posts hundreds of reviews here
         "OPENBLAS_NUM_THREADS": "1",
     }
     env.pop("CELERY_BROKER_URL", None)  # reviews enqueue to the folder broker: no Redis needed here
@@ -258,7 +259,7 @@ def test_a_database_outage_gives_clear_503s_and_loses_no_acknowledged_write(site
     answers = load.answers
     failures = [(path, a) for _, path, a in answers if a.status not in (200, 201)]
     assert failures, "no request failed: the database was not really stopped"
-    assert all(a.status == 503 for _, a in failures), {(p, a.status, a.body[:200]) for p, a in failures}
+    assert [(p, a.status, a.body[:300]) for p, a in failures if a.status != 503] == []
     assert all(a.retry_after for _, a in failures)
     assert not any("Traceback" in a.body for _, a in failures)
     assert max(a.seconds for _, _, a in answers) < REQUEST_TIMEOUT, "a request hung"
