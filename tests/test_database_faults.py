@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -33,18 +32,12 @@ import psycopg
 import pytest
 
 from recommender import embedded_db
-from tests.conftest import ROOT, wait_for
+from tests.conftest import ROOT, free_port, wait_for
 
 OUTAGE_SECONDS = float(os.environ.get("DB_OUTAGE_SECONDS", "5"))
 KILL_REVIEWS = int(os.environ.get("DB_KILL_REVIEWS", "100"))
 REQUEST_TIMEOUT = 15.0  # a request slower than this counts as hung
 PASSWORD = "correct horse battery staple"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

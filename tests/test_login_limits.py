@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from django.test import Client
 from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
 
-from tests.conftest import ROOT, database_url_for_subprocess
+from tests.conftest import ROOT, database_url_for_subprocess, free_port
 from tests.factories import UserFactory
 
 PASSWORD = "correct horse battery staple"
@@ -89,12 +88,6 @@ def test_the_api_token_endpoint_shares_the_lock_and_answers_in_its_error_shape(a
 
 
 # --- two server processes ------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def call(port: int, path: str, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -29,16 +28,10 @@ from rest_framework_simplejwt.tokens import AccessToken
 from recommender.models import InteractionKind, ModelVersion
 from recommender.ranking.als import ModelFileError
 from recommender.training import publish, train_model
-from tests.conftest import ROOT, database_url_for_subprocess, wait_for
+from tests.conftest import ROOT, database_url_for_subprocess, free_port, wait_for
 from tests.factories import InteractionFactory, PlaceFactory, UserFactory
 
 PUBLISHES = 20
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def fetch(port: int, token: str | None) -> tuple[int, str | None, Any]:

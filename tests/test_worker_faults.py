@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -36,7 +35,7 @@ from pytest_django.fixtures import Settings
 
 from places.models import Review
 from recommender.models import PlaceKeyword, ReviewKeyword
-from tests.conftest import ROOT, database_url_for_subprocess, wait_for
+from tests.conftest import ROOT, database_url_for_subprocess, free_port, wait_for
 from tests.factories import PlaceFactory, ReviewFactory, UserFactory
 from tests.llm_standin import DEFAULT_KEYWORDS, LLMStandIn, Reply
 from workers.keywording import active_extractor
@@ -45,12 +44,6 @@ REVIEWS = int(os.environ.get("FAULT_DRILL_REVIEWS", "40"))
 CLAIM_SECONDS = 10
 LLM_DELAY = 0.2
 KEYWORDS_PER_REVIEW = len(DEFAULT_KEYWORDS["keywords"])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def children_of(pid: int) -> list[int]:
