@@ -25,7 +25,6 @@ from clips.models import Clip
 from places.models import Place
 from recommender.models import ItemKind, ModelVersion
 from recommender.ranking.als import ALSParams, FactorModel, ModelFileError, fit_als
-from recommender.ranking.blend import similarity_floor
 from recommender.ranking.matrix import build_matrix
 
 logger = logging.getLogger(__name__)
@@ -103,14 +102,27 @@ def parse_binary_copy(chunks: Iterable[bytes], expected: int = 0) -> tuple[np.nd
 
 
 def measured_similarity_floor(kind: str, sample: int = 5000) -> float:
-    """The embedding model's "unrelated items" cosine on this catalogue (see BlendConfig)."""
+    """The embedding model's "unrelated items" cosine on this catalogue (see BlendConfig).
+
+    The mean cosine of consecutive rows of a random sample (distinct pairs), computed by pgvector
+    in the database: nothing but one number comes back (loading the sample was training's peak).
+    """
     model_cls: type[Place] | type[Clip] = Place if kind == ItemKind.PLACE else Clip
-    rows = model_cls.objects.filter(embedding__isnull=False).order_by("?").values_list("embedding", flat=True)
-    vectors = np.asarray([np.asarray(v, dtype=np.float32) for v in rows[:sample]], dtype=np.float32)
-    if len(vectors) < 2:
-        return 0.0
-    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    return similarity_floor(vectors)
+    table = model_cls._meta.db_table
+    sql = f"""
+        WITH sample AS (
+            SELECT embedding FROM {table} WHERE embedding IS NOT NULL ORDER BY random() LIMIT %s
+        ), numbered AS (
+            SELECT embedding, row_number() OVER () AS n, count(*) OVER () AS total FROM sample
+        )
+        SELECT avg(1 - (a.embedding <=> b.embedding))
+        FROM numbered a JOIN numbered b ON b.n = a.n %% a.total + 1
+        WHERE a.total >= 2
+    """  # noqa: S608 (the table name is the model's)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [sample])
+        value = cursor.fetchone()[0]
+    return 0.0 if value is None else float(np.clip(value, 0.0, 0.95))
 
 
 def default_params() -> ALSParams:
