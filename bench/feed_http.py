@@ -12,10 +12,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -28,7 +24,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from rest_framework_simplejwt.tokens import AccessToken
 
-from bench import als, data
+from bench import als, data, server
 from bench.harness import Comparison, SuiteResult, interleave, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,47 +45,17 @@ class Run:
     seconds: float = 0.0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def gunicorn(env_extra: dict[str, str], log: Path) -> Iterator[int]:
     """A gunicorn (2 workers) serving ``bench.wsgi`` on a free loopback port; stopped on exit."""
-    port = _free_port()
     env = {
-        **os.environ,
-        "DATABASE_URL": data.database_url(),
-        "DEBUG": "0",
-        "SECRET_KEY": "bench-only-not-secret",
         "JWT_SIGNING_KEY": str(settings.SIMPLE_JWT["SIGNING_KEY"]),
-        "SECURE_SSL_REDIRECT": "0",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "API_THROTTLE_ANON": "1000000/s",
-        "API_THROTTLE_USER": "1000000/s",
         "MODEL_ARTIFACTS_DIR": str(settings.MODEL_ARTIFACTS_DIR),
-        "OPENBLAS_NUM_THREADS": "1",
+        **server.UNTHROTTLED,
         **env_extra,
     }
-    cmd = [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "--timeout", "60"]
-    with log.open("wb") as out:
-        process = subprocess.Popen([*cmd, "bench.wsgi:application"], cwd=ROOT, env=env, stdout=out, stderr=out)  # noqa: S603
-    try:
-        deadline = time.monotonic() + 60
-        while not _ok(port, "/healthz"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not start:\n{log.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.2)
+    with server.gunicorn(data.database_url(), log, app="bench.wsgi:application", env=env) as port:
         yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _ok(port: int, target: str) -> bool:

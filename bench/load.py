@@ -11,17 +11,14 @@ from __future__ import annotations
 import csv
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import data
+from bench import data, server
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,20 +49,6 @@ class LoadResult:
         return "\n".join(lines)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _up(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
 def _percentile(row: dict[str, str], name: str) -> int:
     value = row.get(name, "N/A")
     return int(float(value)) if value not in ("N/A", "") else 0
@@ -76,45 +59,16 @@ def run(clients: int = 50, seconds: float = 300, workers: int = 3, out_dir: Path
     out_dir.mkdir(parents=True, exist_ok=True)
     acks = out_dir / "acks.jsonl"
     acks.unlink(missing_ok=True)
-    env = {
-        **os.environ,
-        "DATABASE_URL": data.database_url(),
-        "DEBUG": "0",
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "load-test-only-not-secret"),
-        "SECURE_SSL_REDIRECT": "0",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "API_THROTTLE_ANON": "1000000/min",
-        "API_THROTTLE_USER": "1000000/min",
-        "API_THROTTLE_AUTH": "1000000/min",
-        "API_THROTTLE_EVENTS": "1000000/min",
-        "LLM_SUBMISSIONS_PER_DAY": "0",  # simulated people post far more than the daily cap
-        "OPENBLAS_NUM_THREADS": "1",
-        "LOAD_ACK_FILE": str(acks),
-    }
-    port = _free_port()
-    server_log = (out_dir / "gunicorn.log").open("wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-         "--timeout", "60", "recommender.wsgi:application"],
-        cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while not _up(port):
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not start: see {out_dir / 'gunicorn.log'}")
-            time.sleep(0.2)
+    env = {**server.UNTHROTTLED, "LLM_SUBMISSIONS_PER_DAY": "0", "LOAD_ACK_FILE": str(acks)}
+    # Simulated people post far more than the daily LLM quota allows a real one.
+    with server.gunicorn(data.database_url(), out_dir / "gunicorn.log", workers=workers, env=env) as port:
         subprocess.run(
             [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
              "-u", str(clients), "-r", str(max(1, clients // 2)), "--run-time", f"{int(seconds)}s",
              "--host", f"http://127.0.0.1:{port}", "--csv", str(out_dir / "load"), "--only-summary",
              "--stop-timeout", "30", "--loglevel", "WARNING"],
-            cwd=ROOT, env=env, check=False, timeout=seconds + 180,
+            cwd=ROOT, env={**os.environ, **env}, check=False, timeout=seconds + 180,
         )  # fmt: skip
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
-        server_log.close()
     result = LoadResult(clients=clients, seconds=seconds)
     with (out_dir / "load_stats.csv").open(encoding="utf-8") as f:
         for row in csv.DictReader(f):

@@ -126,15 +126,6 @@ def celery_worker_process(transactional_db: None, redis_url: str, tmp_path: Path
         redis.Redis.from_url(redis_url).delete(queue)
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now (for servers tests start)."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wait_for(predicate: Callable[[], bool], timeout: float = 60.0, interval: float = 0.1) -> bool:
     """Poll ``predicate`` until it is true or ``timeout`` seconds pass; return the last result."""
     deadline = time.monotonic() + timeout

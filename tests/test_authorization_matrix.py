@@ -10,7 +10,6 @@ An entry's access level says what each person gets:
 - ``PUBLIC``: everyone is served (2xx or a redirect that is not to a log-in page).
 - ``SIGNED_IN``: anonymous people are sent to log in (web) or get 401 (API); everyone else is served.
 - ``OWNER``: only Alice is served; everyone else, staff included, gets 404 and nothing changes.
-- ``NOWHERE``: nobody is served (the API's catch-all 404).
 
 Methods not in an entry are refused (401/403/404/405) for everyone. Every refused request leaves
 the database exactly as it was, and no response to anyone but Alice shows Alice's private rows.
@@ -72,7 +71,6 @@ class Access(Enum):
     PUBLIC = "public"
     SIGNED_IN = "signed in"
     OWNER = "owner"
-    NOWHERE = "nowhere"
 
 
 @dataclass
@@ -192,7 +190,7 @@ MATRIX: dict[str, dict[str, Op]] = {
     "api/v1/searches/": {"get": Op(Access.SIGNED_IN), "post": Op(Access.SIGNED_IN, search_body)},
     "api/v1/feed/places/": {"get": Op(Access.PUBLIC)},
     "api/v1/feed/clips/": {"get": Op(Access.PUBLIC)},
-    "api/v1/^.*$": {},  # the catch-all: a JSON 404 for any other path
+    "api/v1/^.*$": {},  # the catch-all: no method is served (a JSON 404 for any other path)
 }
 
 # Admin routes that are not a ModelAdmin's standard five (those are checked from the registry).
@@ -356,8 +354,6 @@ def served(response: Any) -> bool:
 def expected(access: Access, role: str) -> str:
     if access is Access.PUBLIC:
         return "served"
-    if access is Access.NOWHERE:
-        return "refused"
     if role == "anonymous":
         return "log in"
     if access is Access.SIGNED_IN or role == "alice":

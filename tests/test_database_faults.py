@@ -31,8 +31,9 @@ from typing import Any
 import psycopg
 import pytest
 
+from bench.server import UNTHROTTLED, gunicorn
 from recommender import embedded_db
-from tests.conftest import ROOT, free_port, wait_for
+from tests.conftest import ROOT, wait_for
 
 OUTAGE_SECONDS = float(os.environ.get("DB_OUTAGE_SECONDS", "5"))
 KILL_REVIEWS = int(os.environ.get("DB_KILL_REVIEWS", "100"))
@@ -158,42 +159,25 @@ def site(tmp_path: Path) -> Iterator[Site]:
     pgdata = tmp_path / "postgres"
     url = embedded_db.ensure_running(pgdata)
     env = {
-        **os.environ,
-        "DATABASE_URL": url,
         "DATA_DIR": str(tmp_path / "data"),
-        "DEBUG": "0",
-        "SECRET_KEY": "test-only-not-secret",
-        "SECURE_SSL_REDIRECT": "0",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "API_THROTTLE_USER": "100000/min",
-        "API_THROTTLE_ANON": "100000/min",
-        "API_THROTTLE_AUTH": "100000/min",
         "DB_CONNECT_TIMEOUT": "2",
         "LLM_SUBMISSIONS_PER_DAY": "0",  # one writer posts hundreds of reviews here
-        "OPENBLAS_NUM_THREADS": "1",
+        "CELERY_BROKER_URL": "",  # reviews enqueue to the folder broker: no Redis needed here
+        **UNTHROTTLED,
     }
-    env.pop("CELERY_BROKER_URL", None)  # reviews enqueue to the folder broker: no Redis needed here
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=300)
+    manage, manage_env = [sys.executable, "manage.py"], {**os.environ, "DATABASE_URL": url, **env}
+    subprocess.run([*manage, "migrate", "-v", "0"], cwd=ROOT, env=manage_env, check=True, timeout=300)
     script = "from places.models import Place; print(Place.objects.create(name='강변 카페', category='cafe').pk)"
     out = subprocess.run(
-        [*manage, "shell", "-c", script], cwd=ROOT, env=env, check=True, capture_output=True, timeout=120
+        [*manage, "shell", "-c", script], cwd=ROOT, env=manage_env, check=True, capture_output=True, timeout=120
     )
-    port = free_port()
     log = tmp_path / "gunicorn.log"
-    cmd = [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "--timeout", "60",
-           "recommender.wsgi:application"]  # fmt: skip
-    with log.open("wb") as out_file:
-        server = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out_file, stderr=subprocess.STDOUT)
     try:
-        assert wait_for(lambda: call(port, "GET", "/healthz").status == 200, timeout=60), log.read_text()
-        signup = call(port, "POST", "/api/v1/auth/signup/", {"username": "writer", "password": PASSWORD})
-        assert signup.status == 201, signup.body
-        site = Site(port, pgdata, url, json.loads(signup.body)["access"], int(out.stdout.split()[-1]), log)
-        yield site
+        with gunicorn(url, log, env=env) as port:
+            signup = call(port, "POST", "/api/v1/auth/signup/", {"username": "writer", "password": PASSWORD})
+            assert signup.status == 201, signup.body
+            yield Site(port, pgdata, url, json.loads(signup.body)["access"], int(out.stdout.split()[-1]), log)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
         embedded_db.stop(pgdata)
         reap_orphans()
 

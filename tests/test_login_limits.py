@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,7 +16,8 @@ from django.test import Client
 from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
 
-from tests.conftest import ROOT, database_url_for_subprocess, free_port
+from bench.server import gunicorn
+from tests.conftest import database_url_for_subprocess
 from tests.factories import UserFactory
 
 PASSWORD = "correct horse battery staple"
@@ -109,44 +106,15 @@ def two_servers(transactional_db: None, redis_url: str, tmp_path: Path) -> Itera
 
     cache_url = redis_url.rsplit("/", 1)[0] + "/14"
     redis.Redis.from_url(cache_url).flushdb()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url_for_subprocess(),
-        "CACHE_URL": cache_url,
-        "DEBUG": "0",
-        "SECRET_KEY": "test-only-not-secret",
-        "SECURE_SSL_REDIRECT": "0",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "API_THROTTLE_ANON": "4/min",
-        "API_THROTTLE_AUTH": "1000/min",
-        "OPENBLAS_NUM_THREADS": "1",
-    }
-    processes, ports = [], []
+    env = {"CACHE_URL": cache_url, "API_THROTTLE_ANON": "4/min", "API_THROTTLE_AUTH": "1000/min"}
+    database = database_url_for_subprocess()
     try:
-        for n in range(2):
-            port = free_port()
-            log = (tmp_path / f"server{n}.log").open("wb")
-            cmd = [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}",
-                   "recommender.wsgi:application"]  # fmt: skip
-            processes.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log))
-            ports.append(port)
-        deadline = time.monotonic() + 60
-        for port, process in zip(ports, processes, strict=True):
-            while True:
-                try:
-                    if call(port, "/healthz") == 200:
-                        break
-                except OSError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    logs = "".join(p.read_text(errors="replace") for p in tmp_path.glob("server*.log"))
-                    pytest.fail(f"server did not start:\n{logs[-3000:]}")
-                time.sleep(0.2)
-        yield ports
+        with (
+            gunicorn(database, tmp_path / "server0.log", workers=1, env=env) as first,
+            gunicorn(database, tmp_path / "server1.log", workers=1, env=env) as second,
+        ):
+            yield [first, second]
     finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=20)
         redis.Redis.from_url(cache_url).flushdb()
 
 

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -25,10 +22,11 @@ from django.contrib.auth.models import User
 from pytest_django.fixtures import Settings
 from rest_framework_simplejwt.tokens import AccessToken
 
+from bench.server import UNTHROTTLED, gunicorn
 from recommender.models import InteractionKind, ModelVersion
 from recommender.ranking.als import ModelFileError
 from recommender.training import publish, train_model
-from tests.conftest import ROOT, database_url_for_subprocess, free_port, wait_for
+from tests.conftest import database_url_for_subprocess, wait_for
 from tests.factories import InteractionFactory, PlaceFactory, UserFactory
 
 PUBLISHES = 20
@@ -49,38 +47,12 @@ def fetch(port: int, token: str | None) -> tuple[int, str | None, Any]:
 def server(transactional_db: None, settings: Settings, tmp_path: Path) -> Iterator[int]:
     settings.MODEL_ARTIFACTS_DIR = tmp_path / "models"
     env = {
-        **os.environ,
-        "DATABASE_URL": database_url_for_subprocess(),
         "MODEL_ARTIFACTS_DIR": str(settings.MODEL_ARTIFACTS_DIR),
         "JWT_SIGNING_KEY": str(settings.SIMPLE_JWT["SIGNING_KEY"]),
-        "DEBUG": "0",
-        "SECRET_KEY": "test-only-not-secret",
-        "SECURE_SSL_REDIRECT": "0",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "API_THROTTLE_ANON": "100000/min",
-        "API_THROTTLE_USER": "100000/min",
-        "OPENBLAS_NUM_THREADS": "1",
+        **UNTHROTTLED,
     }
-    port = free_port()
-    log = tmp_path / "gunicorn.log"
-    cmd = [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-           "recommender.wsgi:application"]  # fmt: skip
-    with log.open("wb") as out:
-        process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        assert wait_for(lambda: _up(port), timeout=60), log.read_text()
+    with gunicorn(database_url_for_subprocess(), tmp_path / "gunicorn.log", env=env) as port:
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def _up(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
 
 
 def broken_copy(good: ModelVersion, directory: Path, name: str, change: Any) -> ModelVersion:

@@ -33,9 +33,10 @@ import pytest
 from django.db.models import Count
 from pytest_django.fixtures import Settings
 
+from bench.server import free_port
 from places.models import Review
 from recommender.models import PlaceKeyword, ReviewKeyword
-from tests.conftest import ROOT, database_url_for_subprocess, free_port, wait_for
+from tests.conftest import ROOT, database_url_for_subprocess, wait_for
 from tests.factories import PlaceFactory, ReviewFactory, UserFactory
 from tests.llm_standin import DEFAULT_KEYWORDS, LLMStandIn, Reply
 from workers.keywording import active_extractor
