@@ -37,7 +37,8 @@ from recommender.models import (
     UserProfile,
 )
 from recommender.ranking.als import FactorModel
-from recommender.ranking.blend import BlendConfig, Candidates, blend
+from recommender.ranking.blend import BlendConfig, Blended, Candidates, blend
+from recommender.ranking.coldstart import AttributeMap
 from recommender.ranking.diversity import mmr
 from recommender.ranking.explain import closest, top_parts
 from recommender.ranking.geo import haversine_km, weighted_centre
@@ -130,10 +131,12 @@ def blend_config(model: FactorModel | None = None) -> BlendConfig:
         content=settings.BLEND_CONTENT,
         interest=settings.BLEND_INTEREST,
         popularity=settings.BLEND_POPULARITY,
+        predicted=settings.BLEND_PREDICTED,
         user_history_half=settings.BLEND_USER_HISTORY_HALF,
         item_support_half=settings.BLEND_ITEM_SUPPORT_HALF,
         geo_strength=settings.GEO_STRENGTH,
         geo_half_km=settings.GEO_HALF_KM,
+        proximity=settings.GEO_PROXIMITY,
     )
 
 
@@ -207,6 +210,10 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
         positions = model.items.positions(item_ids)
         all_scores = model.scores(user_vector)
         scores["collaborative"] = np.where(positions >= 0, all_scores[np.clip(positions, 0, None)], np.nan)
+    predicted = None
+    mapping = _text_to_factors(model)
+    if user_vector is not None and mapping is not None:
+        predicted = np.where(has_vector, mapping.predict(vectors) @ user_vector, np.nan)
     if centroid is not None:
         scores["content"] = np.where(has_vector, vectors @ centroid, np.nan)
     if interest is not None:
@@ -216,7 +223,7 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
     categories = np.asarray([row.category for row in rows], dtype=object)
     blocked, multiplier = apply_rules(rules, item_ids, categories, lats, lons)
     blended = blend(
-        Candidates(item_ids, scores, model_support, distance_km=distance, multiplier=multiplier),
+        Candidates(item_ids, scores, model_support, distance_km=distance, multiplier=multiplier, predicted=predicted),
         len(history.positive_ids),
         blend_config(model),
     )
@@ -251,12 +258,19 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
                 reason=(
                     {"code": "pinned", "keywords": proof["keywords"]}
                     if int(item_ids[index]) in pinned
-                    else _reason(top_parts(blended.parts, int(index)), proof, d)
+                    else _reason(top_parts(blended.parts, int(index)), proof, d, _mostly_predicted(blended, index))
                 ),
                 evidence=proof,
             )
         )
     return Feed(items, model.version if model else None, len(history.positive_ids), origin_name)
+
+
+def _text_to_factors(model: FactorModel | None) -> AttributeMap | None:
+    """The model's text -> factors map, if it was fitted on embeddings of the model in use now."""
+    if model is None or model.meta.get("attribute_map_model") != settings.EMBEDDING_MODEL:
+        return None
+    return model.attribute_map
 
 
 def _origin(request: FeedRequest, kind: str, history: _History) -> tuple[str | None, tuple[float, float] | None]:
@@ -437,7 +451,16 @@ class _Evidence:
         return proof
 
 
-def _reason(parts: list[tuple[str, float]], proof: dict[str, Any], distance_km: float | None) -> dict[str, Any]:
+def _mostly_predicted(blended: Blended, index: int) -> bool:
+    """Whether the item's collaborative part comes mostly from its text, not from real users."""
+    if blended.predicted is None:
+        return False
+    return bool(blended.predicted[index] > 0.5 * blended.parts["collaborative"][index])
+
+
+def _reason(
+    parts: list[tuple[str, float]], proof: dict[str, Any], distance_km: float | None, predicted: bool = False
+) -> dict[str, Any]:
     """The one-line "why" of an item, from its largest score part and the evidence for it."""
     for name, _ in parts:
         if name == "interest":
@@ -447,7 +470,9 @@ def _reason(parts: list[tuple[str, float]], proof: dict[str, Any], distance_km: 
         if name == "content" and "similar_to" in proof:
             return {"code": "similar", "item": proof["similar_to"]["name"], "keywords": proof["shared_keywords"]}
         if name == "collaborative":
-            return {"code": "collaborative", "keywords": proof["shared_keywords"]}
+            # Nobody (or hardly anybody) has used a new item: its taste match was read from its text.
+            code = "new_match" if predicted else "collaborative"
+            return {"code": code, "keywords": proof["shared_keywords"] or proof["keywords"]}
         if name == "popularity":
             break
     if distance_km is not None and distance_km < 1.5:

@@ -13,7 +13,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +25,7 @@ from clips.models import Clip
 from places.models import Place
 from recommender.models import ItemKind, ModelVersion
 from recommender.ranking.als import ALSParams, FactorModel, ModelFileError, fit_als
+from recommender.ranking.coldstart import AttributeMap, fit_attribute_map
 from recommender.ranking.matrix import build_matrix
 
 logger = logging.getLogger(__name__)
@@ -125,6 +126,29 @@ def measured_similarity_floor(kind: str, sample: int = 5000) -> float:
     return 0.0 if value is None else float(np.clip(value, 0.0, 0.95))
 
 
+# Items the attribute map is fitted on: the best-supported ones (a 385 × k ridge regression needs
+# a few thousand at most; more would only raise training's memory peak).
+ATTRIBUTE_MAP_ITEMS = 10_000
+
+
+def fitted_attribute_map(kind: str, model: FactorModel) -> AttributeMap | None:
+    """The text -> factors map of ``recommender.ranking.coldstart``, from the stored embeddings."""
+    model_cls: type[Place] | type[Clip] = Place if kind == ItemKind.PLACE else Clip
+    best = np.argsort(-model.item_support, kind="stable")[:ATTRIBUTE_MAP_ITEMS]
+    best = best[model.item_support[best] > 0]
+    rows = dict(
+        model_cls.objects.filter(pk__in=model.items.ids[best].tolist(), embedding__isnull=False).values_list(
+            "pk", "embedding"
+        )
+    )
+    if not rows:
+        return None
+    ids = np.fromiter(rows, dtype=np.int64, count=len(rows))
+    positions = model.items.positions(ids)
+    vectors = np.asarray([rows[pk] for pk in ids.tolist()], dtype=np.float32)
+    return fit_attribute_map(vectors, model.item_factors[positions], model.item_support[positions])
+
+
 def default_params() -> ALSParams:
     return ALSParams(
         factors=settings.ALS_FACTORS,
@@ -145,6 +169,10 @@ def train_model(kind: str, params: ALSParams | None = None, *, publish_it: bool 
     version = f"{kind}-{timezone.now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
     model = fit_als(matrix, users, items, params, version=version)
     model.meta["similarity_floor"] = measured_similarity_floor(kind)
+    mapping = fitted_attribute_map(kind, model)
+    if mapping is not None:
+        model.meta["attribute_map_model"] = settings.EMBEDDING_MODEL
+        model = replace(model, attribute_map=mapping)
     relative = Path(kind) / f"{version}.npz"
     model.save(settings.MODEL_ARTIFACTS_DIR / relative)
     row = ModelVersion.objects.create(

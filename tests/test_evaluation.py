@@ -182,6 +182,25 @@ def test_new_items_get_content_scores_but_nothing_from_als() -> None:
     assert np.allclose(als[np.flatnonzero(split.new_items)], 0.0, atol=1e-6)
 
 
+def test_new_items_get_a_collaborative_score_predicted_from_their_text() -> None:
+    dataset = planted_dataset()
+    split = split_pairs(dataset.users, dataset.items, dataset.weights, dataset.n_users, dataset.n_items, seed=0)
+    ctx = prepare(dataset, split.train, SMALL_ALS, _keyword_embedder, {})
+    user = next(u for u in split.test_items if split.history[u] >= 3)
+    new = np.flatnonzero(split.new_items)
+    predicted = ctx.predicted(user)
+    assert predicted is not None
+    mine, theirs = new[new % 2 == group(user)], new[new % 2 != group(user)]
+    assert predicted[mine].min() > predicted[theirs].max()
+
+
+def test_on_a_shelf_of_new_items_text_beats_popularity_and_als_which_rank_at_random() -> None:
+    options = EvalOptions(seed=0, sample_users=None, als=SMALL_ALS, ks=(5,))
+    results = evaluate(planted_dataset(n_items=200), options, _keyword_embedder)["results"]  # 20 new items
+    shelf = {name: results[name]["new items, among new"]["recall@5"] for name in ("popularity", "als", "hybrid")}
+    assert shelf["hybrid"] > 1.5 * max(shelf["popularity"], shelf["als"])
+
+
 def tiny_dataset() -> Dataset:
     """Two users, two places, one pair each."""
     return Dataset(

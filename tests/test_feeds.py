@@ -278,3 +278,37 @@ def test_a_removed_interest_is_no_longer_given_as_a_reason() -> None:
     assert recommend(kim, FeedRequest()).items[0].evidence["shared_keywords"] == ["quiet"]
     mute_keyword(kim, quiet.pk)
     assert recommend(kim, FeedRequest()).items[0].evidence["shared_keywords"] == []
+
+
+def test_a_place_added_after_training_gets_a_collaborative_score_predicted_from_its_text(settings: Settings) -> None:
+    cafes = [cafe(f"c{i}", i) for i in range(12)]
+    museums = [museum(f"m{i}", 100 + i) for i in range(12)]
+    for group in (cafes, museums):
+        for f in range(8):
+            fan = UserFactory()
+            for item in group[f % 3 :: 2]:
+                like(fan, item)
+    row = train_model("place")
+    live = live_model("place")
+    assert live is not None and live.attribute_map is not None  # fitted at training from the embeddings
+    cafe("brand-new café", 999)  # both added after training: not in the model
+    museum("brand-new museum", 998)
+    hana = UserFactory()
+    for item in cafes[:4]:
+        like(hana, item)
+
+    feed = recommend(hana, FeedRequest(limit=30))
+    parts = dict(zip(names(feed), (entry.parts for entry in feed.items), strict=True))
+
+    assert feed.model_version == row.version
+    assert parts["brand-new café"]["collaborative"] > 0
+    assert parts["brand-new café"]["collaborative"] > parts["brand-new museum"]["collaborative"]
+    # Nobody has used either: neither is ever explained as "people with tastes like yours liked this".
+    reasons = dict(zip(names(feed), (entry.reason["code"] for entry in feed.items), strict=True))
+    assert reasons["brand-new museum"] == "new_match"  # its only evidence is the predicted score
+    assert "collaborative" not in {reasons["brand-new café"], reasons["brand-new museum"]}
+    # A map fitted on another embedding model's vectors would mis-predict: it is not used.
+    settings.EMBEDDING_MODEL = "some-other-model"
+    switched = recommend(hana, FeedRequest(limit=30))
+    after_switch = dict(zip(names(switched), (entry.parts for entry in switched.items), strict=True))
+    assert after_switch["brand-new café"]["collaborative"] == 0

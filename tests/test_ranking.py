@@ -170,6 +170,26 @@ def test_nearer_places_outrank_farther_ones_with_equal_scores() -> None:
     assert result.parts["distance"][2] == 0  # unknown distance: no penalty
 
 
+def test_places_nothing_else_is_known_about_are_ordered_by_nearness_alone() -> None:
+    nothing = {s: np.zeros(3) for s in SOURCES}
+    c = candidates(scores=nothing, item_support=np.zeros(3), distance_km=np.array([8.0, 0.3, np.nan]))
+    result = blend(c, user_history=3, config=BlendConfig(proximity=0.02))
+    assert result.total[1] > result.total[0] > 0
+    assert result.total[2] == 0  # unknown distance is no evidence
+    assert np.allclose(sum(result.parts.values()), result.total)
+    assert np.all(blend(c, user_history=3, config=BlendConfig(proximity=0.0)).total == 0)
+
+
+def test_nearness_alone_never_outweighs_real_evidence() -> None:
+    scores = {s: np.zeros(2) for s in SOURCES}
+    scores["content"] = np.array([0.0, 0.2])
+    c = candidates(
+        item_ids=np.array([1, 2]), scores=scores, item_support=np.zeros(2), distance_km=np.array([0.0, 30.0])
+    )
+    result = blend(c, user_history=3, config=BlendConfig())
+    assert result.total[1] > result.total[0]
+
+
 def test_missing_and_negative_evidence_adds_nothing() -> None:
     scores = {s: np.array([np.nan, -0.4, 0.2]) for s in SOURCES}
     result = blend(candidates(scores=scores), user_history=10, config=BlendConfig())

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
+from recommender.templatetags.feed_tags import reason_text
 from tests.factories import ClipFactory, PlaceFactory
 
 pytestmark = pytest.mark.django_db
@@ -61,3 +63,13 @@ def test_every_html_page_carries_a_content_security_policy_without_inline_script
 
 def test_json_responses_do_not_need_a_policy(client: Client) -> None:
     assert "Content-Security-Policy" not in client.get("/healthz")
+
+
+def test_every_reason_code_has_an_english_and_a_korean_line() -> None:
+    codes = ["search", "similar", "collaborative", "new_match", "interests", "nearby", "pinned", "popular"]
+    for language in ("en", "ko"):
+        with translation.override(language):
+            lines = [reason_text({"code": code}) for code in codes]
+        assert len(set(lines)) == len(codes), f"{language}: two codes share a line: {lines}"
+    with translation.override("ko"):
+        assert reason_text({"code": "new_match"}) == "새로 생겼어요 · 취향이 비슷한 사람들이 좋아하는 것과 닮았어요"

@@ -29,7 +29,7 @@ def _feed_item_serializer(name: str, item: serializers.Serializer) -> serializer
             "score": serializers.FloatField(allow_null=True),
             "distance_km": serializers.FloatField(allow_null=True),
             "reason": serializers.JSONField(
-                help_text='{"code": search|similar|collaborative|nearby|popular, ...details}'
+                help_text='{"code": search|similar|collaborative|new_match|interests|nearby|pinned|popular, ...details}'
             ),
             "parts": serializers.DictField(
                 child=serializers.FloatField(allow_null=True), required=False, help_text="only with explain=true"

@@ -16,6 +16,7 @@ import scipy.sparse as sp
 
 from recommender.ranking.als import ALSParams, FactorModel, fit_als
 from recommender.ranking.blend import BlendConfig, Candidates, blend, similarity_floor
+from recommender.ranking.coldstart import fit_attribute_map
 from recommender.ranking.geo import distance_decay, haversine_km, weighted_centre
 from recommender.ranking.matrix import IdIndex, build_matrix
 
@@ -44,6 +45,7 @@ class Context:
     item_lon: np.ndarray | None = None
     geo_half_km: float = BlendConfig().geo_half_km
     similarity_floor: float = 0.0  # measured on item_vectors, see recommender.ranking.blend
+    mapped_factors: np.ndarray | None = None  # item factors predicted from item_vectors (coldstart)
 
     @property
     def n_items(self) -> int:
@@ -69,10 +71,20 @@ class Context:
             return None
         return haversine_km(centre[0], centre[1], self.item_lat, self.item_lon)
 
-    def collaborative(self, user: int) -> np.ndarray | None:
+    def user_vector(self, user: int) -> np.ndarray | None:
         items, weights = self.history(user)
-        vector = self.model.fold_in_user(items, weights) if len(items) else None
+        return self.model.fold_in_user(items, weights) if len(items) else None
+
+    def collaborative(self, user: int) -> np.ndarray | None:
+        vector = self.user_vector(user)
         return None if vector is None else self.model.scores(vector).astype(np.float64)
+
+    def predicted(self, user: int) -> np.ndarray | None:
+        """The user's taste scored against every item's text-predicted factors."""
+        vector = self.user_vector(user)
+        if vector is None or self.mapped_factors is None:
+            return None
+        return (self.mapped_factors @ vector).astype(np.float64)
 
     def content(self, user: int) -> np.ndarray | None:
         """Cosine of every item to the confidence-weighted centroid of the user's training items."""
@@ -113,6 +125,9 @@ def build_context(
     item_index = IdIndex(np.arange(n_items, dtype=np.int64))
     matrix, _, _ = build_matrix(users, items, weights, users=user_index, items=item_index)
     model = fit_als(matrix, user_index, item_index, als_params, version="evaluation")
+    mapping = None
+    if item_vectors is not None:
+        mapping = fit_attribute_map(item_vectors, model.item_factors, model.item_support)
     return Context(
         matrix=matrix,
         model=model,
@@ -122,6 +137,7 @@ def build_context(
         item_lat=item_lat,
         item_lon=item_lon,
         similarity_floor=similarity_floor(item_vectors) if item_vectors is not None else 0.0,
+        mapped_factors=mapping.predict(item_vectors) if mapping is not None and item_vectors is not None else None,
     )
 
 
@@ -187,6 +203,7 @@ class Hybrid:
             ("collaborative", self.ctx.collaborative(user)),
             ("content", self.ctx.content(user)),
             ("interest", self.ctx.interest(user)),
+            ("predicted", self.ctx.predicted(user)),
         ):
             if values is not None:
                 scores[source] = values
@@ -203,10 +220,12 @@ class Hybrid:
             config = replace(config, similarity_floor=self.ctx.similarity_floor)
         candidates = Candidates(
             item_ids=np.arange(self.ctx.n_items, dtype=np.int64),
-            scores=scores,
-            # New items have no training users, so the blend gives them content (and interest) only.
+            scores={k: v for k, v in scores.items() if k != "predicted"},
+            # New items have no training users: the blend gives them content, interest and the
+            # collaborative score predicted from their text.
             item_support=self.ctx.popularity,
             distance_km=distance,
+            predicted=scores.get("predicted"),
         )
         return blend(candidates, history, config).total
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-SLICES = ("all", "history 0", "history 1-2", "history 3-5", "history 6+", "new items")
+SLICES = ("all", "history 0", "history 1-2", "history 3-5", "history 6+", "new items", "new items, among new")
 
 
 def history_slice(history: int) -> str:

@@ -13,10 +13,12 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from recommender.ranking.coldstart import AttributeMap
 from recommender.ranking.matrix import IdIndex
 
 FORMAT_VERSION = 1
@@ -45,6 +47,9 @@ class FactorModel:
     item_support: np.ndarray  # (n_items,) users per item in the training data
     params: ALSParams
     meta: dict[str, object] = field(default_factory=dict)
+    # Content embedding -> item factors (recommender.ranking.coldstart), for items the model has
+    # not seen; fitted at training on the embeddings of meta["attribute_map_model"].
+    attribute_map: AttributeMap | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -62,6 +67,8 @@ class FactorModel:
             problems.append("factors contain NaN or infinite values")
         if len(np.unique(self.users.ids)) != len(self.users) or len(np.unique(self.items.ids)) != len(self.items):
             problems.append("id maps contain duplicates")
+        if self.attribute_map is not None and self.attribute_map.factors != self.item_factors.shape[-1]:
+            problems.append("the attribute map predicts factors of another width")
         if problems:
             raise ModelFileError("; ".join(problems))
 
@@ -116,15 +123,17 @@ class FactorModel:
         try:
             with os.fdopen(fd, "wb") as f:
                 # Straight into the file: an in-memory archive first would hold the factors twice more.
-                np.savez(
-                    f,
-                    header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
-                    user_ids=self.users.ids,
-                    item_ids=self.items.ids,
-                    user_factors=self.user_factors,
-                    item_factors=self.item_factors,
-                    item_support=self.item_support,
-                )
+                arrays: dict[str, Any] = {  # Any: savez also takes allow_pickle=bool
+                    "header": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
+                    "user_ids": self.users.ids,
+                    "item_ids": self.items.ids,
+                    "user_factors": self.user_factors,
+                    "item_factors": self.item_factors,
+                    "item_support": self.item_support,
+                }
+                if self.attribute_map is not None:
+                    arrays["attribute_map"] = self.attribute_map.weights
+                np.savez(f, **arrays)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
@@ -148,6 +157,9 @@ class FactorModel:
                     item_support=data["item_support"].astype(np.int64),
                     params=ALSParams(**header["params"]),
                     meta=dict(header.get("meta", {})),
+                    attribute_map=(
+                        AttributeMap(data["attribute_map"].astype(np.float32)) if "attribute_map" in data else None
+                    ),
                 )
         except ModelFileError:
             raise

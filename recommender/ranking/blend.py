@@ -3,7 +3,9 @@
 A user with no history is served by search interests, content and popularity; as their history
 grows the collaborative (ALS) score takes over. An item's collaborative score is trusted in
 proportion to how many users it was trained on, so a brand-new place leans on its content
-embedding (Netflix-style cold-start mixing). Distance and curator rules multiply the result.
+embedding (Netflix-style cold-start mixing): its content similarity, and a collaborative score
+predicted from its text (``recommender.ranking.coldstart``), which gives way to the real ALS score
+as the item gains users. Distance and curator rules multiply the result.
 Every total is the exact sum of its parts, which is what explanations show.
 """
 
@@ -25,10 +27,14 @@ class BlendConfig:
     content: float = 0.6
     interest: float = 0.6
     popularity: float = 0.2
+    # Trust in the collaborative score predicted from an item's text, relative to a real one; it
+    # stands in for the ALS score in proportion to how little support the item has.
+    predicted: float = 0.5
     user_history_half: float = 5.0  # history size at which CF gets half its full weight
     item_support_half: float = 5.0  # training users at which an item's CF score gets half weight
     geo_strength: float = 0.5  # 0 ignores distance; 1 lets distance decay scale the whole score
     geo_half_km: float = 2.0  # distance at which the decay is one half
+    proximity: float = 0.02  # what nearness adds by itself (at distance 0, full geo strength)
     # Typical cosine between unrelated items for the embedding model in use. Cosines of content and
     # interest are rescaled to (cos − floor)/(1 − floor): a model whose cosines all sit near 0.9
     # (multilingual e5) then weighs as much as one whose cosines spread from 0 to 1 (MiniLM).
@@ -44,6 +50,9 @@ class Candidates:
     item_support: np.ndarray  # training users per item (0 for items the model has not seen)
     distance_km: np.ndarray | None = None  # NaN where unknown
     multiplier: np.ndarray | None = None  # curator boosts (>1) and buries (<1)
+    # Collaborative score predicted from the item's text (user factors · mapped item factors);
+    # NaN or None where no prediction exists. Counted in the collaborative part.
+    predicted: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.item_ids.shape[0])
@@ -53,6 +62,8 @@ class Candidates:
 class Blended:
     total: np.ndarray
     parts: dict[str, np.ndarray] = field(default_factory=dict)  # sums to total, per item
+    # The share of the collaborative part predicted from text (not from real users), per item.
+    predicted: np.ndarray | None = None
 
 
 def history_share(count: float | np.ndarray, half: float) -> np.ndarray:
@@ -68,6 +79,7 @@ def source_weights(user_history: int, item_support: np.ndarray, config: BlendCon
     ones = np.ones_like(h_item)
     return {
         "collaborative": config.collaborative * h_user * h_item,
+        "predicted": config.collaborative * config.predicted * h_user * (1.0 - h_item),
         "content": config.content * (1.0 - 0.5 * h_user * h_item),
         "interest": config.interest * (1.0 - 0.5 * h_user) * ones,
         "popularity": config.popularity * (1.0 - 0.5 * h_user) * ones,
@@ -90,13 +102,21 @@ def blend(candidates: Candidates, user_history: int, config: BlendConfig) -> Ble
         contribution = weights[source] * np.clip(np.nan_to_num(raw, nan=0.0), 0.0, None)
         parts[source] = contribution
         base = base + contribution
+    predicted = None
+    if candidates.predicted is not None:
+        # A stand-in for the collaborative score of items with little support: shown as collaborative.
+        predicted = weights["predicted"] * np.clip(np.nan_to_num(candidates.predicted, nan=0.0), 0.0, None)
+        parts["collaborative"] = parts["collaborative"] + predicted
+        base = base + predicted
     total = base
     if candidates.distance_km is not None and config.geo_strength > 0:
-        factor = (
-            1.0 - config.geo_strength + config.geo_strength * distance_decay(candidates.distance_km, config.geo_half_km)
-        )
-        parts["distance"] = total * factor - total
-        total = total * factor
+        decay = distance_decay(candidates.distance_km, config.geo_half_km)
+        factor = 1.0 - config.geo_strength + config.geo_strength * decay
+        # Nearness is also a little evidence of its own, so it still orders the items nothing else
+        # is known about (a brand-new place without text); unknown distance adds nothing.
+        near = config.proximity * config.geo_strength * np.where(np.isnan(candidates.distance_km), 0.0, decay)
+        parts["distance"] = total * factor + near - total
+        total = total * factor + near
     else:
         parts["distance"] = np.zeros(n)
     if candidates.multiplier is not None:
@@ -104,7 +124,7 @@ def blend(candidates: Candidates, user_history: int, config: BlendConfig) -> Ble
         total = total * candidates.multiplier
     else:
         parts["curator"] = np.zeros(n)
-    return Blended(total=total, parts=parts)
+    return Blended(total=total, parts=parts, predicted=predicted)
 
 
 def similarity_floor(vectors: np.ndarray, *, pairs: int = 5000, seed: int = 0) -> float:

@@ -23,6 +23,8 @@ def reason_text(reason: dict[str, Any]) -> str:
         line = _("Similar to %(item)s, which you liked") % {"item": reason.get("item", "")}
     elif code == "collaborative":
         line = _("People with tastes like yours liked this")
+    elif code == "new_match":
+        line = _("New here, and like what people with your taste enjoy")
     elif code == "interests":
         line = _("Matches the interests you picked")
     elif code == "nearby":
