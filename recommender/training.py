@@ -136,17 +136,22 @@ def fitted_attribute_map(kind: str, model: FactorModel) -> AttributeMap | None:
     model_cls: type[Place] | type[Clip] = Place if kind == ItemKind.PLACE else Clip
     best = np.argsort(-model.item_support, kind="stable")[:ATTRIBUTE_MAP_ITEMS]
     best = best[model.item_support[best] > 0]
-    rows = dict(
-        model_cls.objects.filter(pk__in=model.items.ids[best].tolist(), embedding__isnull=False).values_list(
-            "pk", "embedding"
-        )
-    )
-    if not rows:
+    # Straight into one float32 array (pgvector's binary loader): no Python list per vector.
+    vectors = np.empty((len(best), settings.EMBEDDING_DIMENSIONS), dtype=np.float32)
+    ids = np.empty(len(best), dtype=np.int64)
+    filled = 0
+    sql = f"SELECT id, embedding FROM {model_cls._meta.db_table} WHERE id = ANY(%s) AND embedding IS NOT NULL"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [model.items.ids[best].tolist()])
+        while rows := cursor.fetchmany(1000):
+            for pk, vector in rows:
+                ids[filled] = pk
+                vectors[filled] = vector.to_numpy() if hasattr(vector, "to_numpy") else vector
+                filled += 1
+    if not filled:
         return None
-    ids = np.fromiter(rows, dtype=np.int64, count=len(rows))
-    positions = model.items.positions(ids)
-    vectors = np.asarray([rows[pk] for pk in ids.tolist()], dtype=np.float32)
-    return fit_attribute_map(vectors, model.item_factors[positions], model.item_support[positions])
+    positions = model.items.positions(ids[:filled])
+    return fit_attribute_map(vectors[:filled], model.item_factors[positions], model.item_support[positions])
 
 
 def default_params() -> ALSParams:
@@ -168,6 +173,10 @@ def train_model(kind: str, params: ALSParams | None = None, *, publish_it: bool 
         raise NotEnoughData(f"no positive {kind} interactions to train on")
     version = f"{kind}-{timezone.now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
     model = fit_als(matrix, users, items, params, version=version)
+    interactions = int(matrix.nnz)
+    # The inputs go before the map is fitted: its few MiB (embeddings, BLAS buffers) then fit under
+    # the peak that reading and fitting already reached instead of adding to it.
+    del user_ids, item_ids, weights, matrix
     model.meta["similarity_floor"] = measured_similarity_floor(kind)
     mapping = fitted_attribute_map(kind, model)
     if mapping is not None:
@@ -182,7 +191,7 @@ def train_model(kind: str, params: ALSParams | None = None, *, publish_it: bool 
         training_seconds=time.perf_counter() - started,
         users=len(users),
         items=len(items),
-        interactions=int(matrix.nnz),
+        interactions=interactions,
         params={**asdict(params), "similarity_floor": model.meta["similarity_floor"]},
     )
     if publish_it:
