@@ -206,6 +206,10 @@ def publish(row: ModelVersion) -> None:
     """
     _load(row.version, row.artifact)
     with transaction.atomic():
+        # One publish per kind at a time: the row lock below only covers a version that is live
+        # already, so two publishes could both un-live it and then collide on "one live per kind".
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"publish:{row.kind}"])
         ModelVersion.objects.select_for_update().filter(kind=row.kind, is_live=True).update(is_live=False)
         ModelVersion.objects.filter(pk=row.pk).update(is_live=True)
     row.is_live = True

@@ -107,6 +107,27 @@ def test_an_interest_search_sets_the_users_interest_vector() -> None:
     assert np.linalg.norm(vector) == pytest.approx(1.0, abs=1e-3)
 
 
+def test_a_redelivered_search_task_finishes_what_a_run_that_died_after_storing_left_undone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    alice = UserFactory(username="alice")
+    query = SearchQueryFactory(user=alice, text="river view café", language="en")
+
+    def die(*args: Any) -> int:
+        raise SystemExit("worker killed")  # after the keywords were committed, before the embeddings
+
+    monkeypatch.setattr(tasks, "_embed", die)
+    with pytest.raises(SystemExit):
+        tasks.extract_query_keywords(query.pk)
+    assert not UserProfile.objects.filter(user=alice, interest_embedding__isnull=False).exists()
+    monkeypatch.undo()
+
+    assert tasks.extract_query_keywords(query.pk) == "done"  # no second LLM call: the keywords are stored
+
+    assert query.keyword_links.filter(keyword__embedding__isnull=False).exists()
+    assert UserProfile.objects.filter(user=alice, interest_embedding__isnull=False).exists()
+
+
 def test_a_task_search_does_not_become_an_interest() -> None:
     bob = UserFactory(username="bob")
     query = SearchQueryFactory(user=bob, text="스타벅스 영업시간")

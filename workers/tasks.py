@@ -31,7 +31,7 @@ from recommender.keywords import (
     store_query_keywords,
     store_review_keywords,
 )
-from recommender.models import Keyword, PipelineStatus, SearchQuery
+from recommender.models import Keyword, PipelineStatus, SearchQuery, SearchQueryKeyword
 from workers.embeddings import encode
 from workers.keywording import Extraction, active_extractor
 from workers.llm import LLMPermanentError, LLMTransientError
@@ -169,16 +169,26 @@ def extract_query_keywords(query_id: int) -> str:
         if not mine:
             return "busy"
         result = _extract(SearchQuery, query_id, "query")
-        if isinstance(result, str):
+        if isinstance(result, _Extracted):
+            keyword_ids = store_query_keywords(
+                query_id, result.extractor_id, result.key, result.extraction.intent, result.extraction.keywords
+            )
+            if keyword_ids is None:
+                return "changed"
+            outcome = "stored"
+        elif result == "done":
+            # Possibly the redelivery of a run that died after storing the keywords: finish the
+            # steps after it (both are no-ops when they are done already).
+            links = SearchQueryKeyword.objects.filter(query_id=query_id)
+            keyword_ids = list(links.values_list("keyword_id", flat=True))
+            outcome = "done"
+        else:
             return result
-        keyword_ids = store_query_keywords(
-            query_id, result.extractor_id, result.key, result.extraction.intent, result.extraction.keywords
-        )
-    if keyword_ids is None:
-        return "changed"
     _embed(Keyword, keyword_ids)  # the interest vector is built from keyword embeddings
-    refresh_interest_vector(result.row["user_id"])
-    return "stored"
+    user_id = SearchQuery.objects.filter(pk=query_id).values_list("user_id", flat=True).first()
+    if user_id is not None:
+        refresh_interest_vector(user_id)
+    return outcome
 
 
 # --- the sweep -------------------------------------------------------------------------------
