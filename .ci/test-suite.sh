@@ -24,8 +24,9 @@ then
   # The storage-facing tests again (models, pgvector, pipeline, workers, feeds, API, admin). Left
   # out: dataset runs (the generic-format tests cover the same storage paths), tests that do
   # not touch the database engine's behaviour (pure ranking and text code, browser, fuzzing, the
-  # HTML escaping, prompt-injection, route-matrix and log-in-limit checks), and the database-fault
-  # drills, which start a PostgreSQL of their own either way.
+  # HTML escaping, prompt-injection, route-matrix and log-in-limit checks, embedder fine-tuning),
+  # the database-fault drills, which start a PostgreSQL of their own either way, and the task
+  # property tests (a minute of hypothesis worlds; the locks they rely on are PostgreSQL's on both).
   DATABASE_URL=$EXTERNAL $PY -m pytest -m "not shared_data" \
     --ignore=tests/e2e --ignore=tests/test_api_schemathesis.py --ignore=tests/test_extractor.py \
     --ignore=tests/test_keyword_quality.py --ignore=tests/test_evaluation.py --ignore=tests/test_llm.py \
@@ -33,7 +34,8 @@ then
     --ignore=tests/test_deploy_checks.py --ignore=tests/test_hours.py --ignore=tests/test_web_pages.py \
     --ignore=tests/test_security_xss.py --ignore=tests/test_prompt_injection.py \
     --ignore=tests/test_authorization_matrix.py --ignore=tests/test_login_limits.py \
-    --ignore=tests/test_database_faults.py "$@"
+    --ignore=tests/test_database_faults.py --ignore=tests/test_coldstart.py --ignore=tests/test_finetune.py \
+    --ignore=tests/test_task_properties.py "$@"
 elif [[ ${REQUIRE_SERVICES:-} == 1 ]]; then
   echo "REQUIRE_SERVICES=1 and the external PostgreSQL is not reachable" >&2
   exit 1
