@@ -136,22 +136,47 @@ def fitted_attribute_map(kind: str, model: FactorModel) -> AttributeMap | None:
     model_cls: type[Place] | type[Clip] = Place if kind == ItemKind.PLACE else Clip
     best = np.argsort(-model.item_support, kind="stable")[:ATTRIBUTE_MAP_ITEMS]
     best = best[model.item_support[best] > 0]
-    # Straight into one float32 array (pgvector's binary loader): no Python list per vector.
-    vectors = np.empty((len(best), settings.EMBEDDING_DIMENSIONS), dtype=np.float32)
-    ids = np.empty(len(best), dtype=np.int64)
-    filled = 0
-    sql = f"SELECT id, embedding FROM {model_cls._meta.db_table} WHERE id = ANY(%s) AND embedding IS NOT NULL"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [model.items.ids[best].tolist()])
-        while rows := cursor.fetchmany(1000):
-            for pk, vector in rows:
-                ids[filled] = pk
-                vectors[filled] = vector.to_numpy() if hasattr(vector, "to_numpy") else vector
-                filled += 1
-    if not filled:
+    if not len(best):
         return None
-    positions = model.items.positions(ids[:filled])
-    return fit_attribute_map(vectors[:filled], model.item_factors[positions], model.item_support[positions])
+    wanted = "{" + ",".join(str(int(pk)) for pk in model.items.ids[best]) + "}"  # integers only
+    sql = (
+        f"COPY (SELECT id::int8, embedding FROM {model_cls._meta.db_table} "  # noqa: S608
+        f"WHERE id = ANY('{wanted}'::int8[]) AND embedding IS NOT NULL) TO STDOUT (FORMAT BINARY)"
+    )
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        ids, vectors = parse_binary_vectors((bytes(chunk) for chunk in copy), settings.EMBEDDING_DIMENSIONS)
+    if not len(ids):
+        return None
+    positions = model.items.positions(ids)
+    return fit_attribute_map(vectors, model.item_factors[positions], model.item_support[positions])
+
+
+def parse_binary_vectors(chunks: Iterable[bytes], dimensions: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of (int8, pgvector) from a binary COPY stream: ids and one float32 array of vectors.
+
+    pgvector's binary form is dimensions (int16), an unused int16, then big-endian float4s; with
+    every vector the same size each row has one fixed layout, read with one ``frombuffer``
+    (parsing the text form costs a Python float per element: ~1 s per 5,000 vectors).
+    """
+    row = np.dtype(
+        [("fields", ">i2"), ("len_id", ">i4"), ("id", ">i8"), ("len_v", ">i4"), ("dim", ">i2"),
+         ("unused", ">i2"), ("v", ">f4", (dimensions,))]
+    )  # fmt: skip
+    data = b"".join(chunks)
+    if not data.startswith(_COPY_SIGNATURE) or len(data) < 21:
+        raise ValueError("unexpected COPY header")
+    start = 19 + int.from_bytes(data[15:19], "big")
+    body = data[start:-2]
+    if data[-2:] != b"\xff\xff" or len(body) % row.itemsize:
+        raise ValueError("COPY rows are not (int8, vector) of the expected size")
+    block = np.frombuffer(body, dtype=row)
+    if (
+        np.any(block["fields"] != 2)
+        or np.any(block["len_v"] != 4 + 4 * dimensions)
+        or np.any(block["dim"] != dimensions)
+    ):
+        raise ValueError(f"COPY rows are not (int8, vector({dimensions}))")
+    return block["id"].astype(np.int64), block["v"].astype(np.float32)
 
 
 def default_params() -> ALSParams:

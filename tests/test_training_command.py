@@ -11,6 +11,10 @@ from django.core.management import call_command
 from pytest_django.fixtures import Settings
 
 from recommender.models import Interaction, InteractionKind, ModelVersion
+from recommender.ranking.als import ALSParams, fit_als
+from recommender.ranking.coldstart import fit_attribute_map
+from recommender.ranking.matrix import build_matrix
+from recommender.training import fitted_attribute_map, interaction_arrays, parse_binary_vectors
 from tests.factories import ClipFactory, InteractionFactory, PlaceFactory, UserFactory
 from workers.tasks import train_models
 
@@ -134,3 +138,45 @@ def test_the_binary_copy_parser_takes_rows_cut_anywhere_and_refuses_a_truncated_
         assert list(zip(users.tolist(), items.tolist(), weights.tolist(), strict=True)) == rows
     with pytest.raises(ValueError, match="ended early"):
         parse_binary_copy([stream[:-20]])
+
+
+def test_the_text_map_is_fitted_on_the_embeddings_exactly_as_stored() -> None:
+    rng = np.random.default_rng(5)
+    places = [PlaceFactory(embedding=rng.normal(size=384).astype(np.float32)) for _ in range(25)]
+    unembedded = PlaceFactory(embedding=None)
+    for n, user in enumerate(UserFactory() for _ in range(12)):
+        for place in [*places[n % 3 :: 2], unembedded]:
+            InteractionFactory(user=user, place=place, kind=InteractionKind.LIKE)
+    matrix, users, items = build_matrix(*interaction_arrays("place"))
+    model = fit_als(matrix, users, items, ALSParams(factors=4, iterations=2), version="t")
+
+    mapping = fitted_attribute_map("place", model)  # read by binary COPY
+
+    pos = model.items.positions(np.array([p.pk for p in places]))
+    vectors = np.stack([np.asarray(p.embedding, dtype=np.float32) for p in places])  # read by the ORM
+    expected = fit_attribute_map(vectors, model.item_factors[pos], model.item_support[pos])
+    assert mapping is not None and expected is not None
+    assert np.allclose(mapping.weights, expected.weights, atol=1e-5)
+
+
+def test_the_binary_vector_parser_checks_the_layout() -> None:
+    vectors = np.arange(6 * 3, dtype=np.float32).reshape(6, 3) / 7
+    body = b"".join(
+        (2).to_bytes(2, "big")
+        + (8).to_bytes(4, "big")
+        + pk.to_bytes(8, "big")
+        + (4 + 4 * 3).to_bytes(4, "big")
+        + (3).to_bytes(2, "big")
+        + bytes(2)
+        + vector.astype(">f4").tobytes()
+        for pk, vector in zip(range(100, 106), vectors, strict=True)
+    )
+    stream = b"PGCOPY\n\xff\r\n\x00" + bytes(4) + bytes(4) + body + b"\xff\xff"
+    ids, parsed = parse_binary_vectors([stream[k : k + 5] for k in range(0, len(stream), 5)], 3)
+    assert ids.tolist() == list(range(100, 106)) and np.array_equal(parsed, vectors)
+    with pytest.raises(ValueError, match="expected size"):
+        parse_binary_vectors([stream[:-9] + b"\xff\xff"], 3)
+    with pytest.raises(ValueError):
+        parse_binary_vectors([stream], 2)
+    with pytest.raises(ValueError, match="header"):
+        parse_binary_vectors([b"garbage" * 5], 3)
