@@ -25,6 +25,7 @@ from clips.models import Clip
 from places.hours import is_open_at
 from places.models import Place
 from recommender.curation import rules_in_force
+from recommender.db import VectorBytes, unpack_vector
 from recommender.models import (
     ClipKeyword,
     Interaction,
@@ -151,11 +152,13 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
 
     liked = list(
         model_cls.objects.filter(pk__in=history.positive_ids.tolist(), embedding__isnull=False).values_list(
-            "pk", "embedding"
+            "pk", VectorBytes("embedding")
         )
     )
     liked_ids = [pk for pk, _ in liked]
-    liked_vectors = np.asarray([v for _, v in liked], dtype=np.float32).reshape(-1, settings.EMBEDDING_DIMENSIONS)
+    liked_vectors = np.asarray([unpack_vector(v) for _, v in liked], dtype=np.float32).reshape(
+        -1, settings.EMBEDDING_DIMENSIONS
+    )
     weight_of = dict(zip(history.positive_ids.tolist(), history.positive_weights.tolist(), strict=True))
     centroid = _unit(np.average(liked_vectors, axis=0, weights=[weight_of[pk] for pk in liked_ids])) if liked else None
     interest = None
@@ -196,8 +199,9 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
     vectors = np.zeros((len(rows), dims), dtype=np.float32)
     has_vector = np.zeros(len(rows), dtype=bool)
     for i, row in enumerate(rows):
-        if row.embedding is not None:
-            vectors[i] = row.embedding
+        vector = unpack_vector(row.embedding_bytes)
+        if vector is not None:
+            vectors[i] = vector
             has_vector[i] = True
     lats = np.asarray([r.lat if r.lat is not None else np.nan for r in rows], dtype=np.float64)
     lons = np.asarray([r.lon if r.lon is not None else np.nan for r in rows], dtype=np.float64)
@@ -359,9 +363,14 @@ def _linked(kind: str, history: _History, pool: Any) -> list[int]:
 
 
 def _with_coordinates(kind: str, queryset: Any) -> list[Any]:
-    """Candidate objects with ``lat``/``lon`` attributes (a clip takes its place's)."""
+    """Candidate objects with ``lat``/``lon`` attributes (a clip takes its place's).
+
+    Embeddings come as ``embedding_bytes`` (see ``recommender.db.VectorBytes``), not as the
+    deferred ``embedding`` field, which nothing downstream reads.
+    """
+    queryset = queryset.defer("embedding").annotate(embedding_bytes=VectorBytes("embedding"))
     if kind == ItemKind.CLIP:
-        queryset = queryset.select_related("place")
+        queryset = queryset.select_related("place").defer("place__embedding")
     out = []
     for obj in queryset:
         place = obj if kind == ItemKind.PLACE else obj.place
@@ -402,11 +411,13 @@ class _Evidence:
                 )
                 .exclude(keyword__muted_by__user_id=user.pk)  # interests the person removed
                 .order_by("-query__created_at")
-                .values_list("query_id", "query__text", "keyword_id", "keyword__embedding")[:100]
+                .values_list("query_id", "query__text", "keyword_id", VectorBytes("keyword__embedding"))[:100]
             )
             grouped: dict[int, tuple[str, list[np.ndarray]]] = {}
             for query_id, text, keyword_id, embedding in links:
-                grouped.setdefault(query_id, (text, []))[1].append(np.asarray(embedding))
+                vector = unpack_vector(embedding)
+                if vector is not None:  # filtered on not null: always
+                    grouped.setdefault(query_id, (text, []))[1].append(vector)
                 user_keywords.add(keyword_id)
             for query_id, (text, vecs) in grouped.items():
                 mean = _unit(np.mean(vecs, axis=0))

@@ -8,6 +8,7 @@ from django.db import connection
 from pgvector.django import CosineDistance
 
 from places.models import Place
+from recommender.db import VectorBytes, unpack_vector
 
 pytestmark = pytest.mark.django_db
 
@@ -92,3 +93,19 @@ def test_connections_exchange_vectors_in_pgvectors_binary_format() -> None:
         cursor.execute("SELECT 'vector'::regtype::oid")
         [oid] = cursor.fetchone()
     assert connection.connection.adapters.get_loader(oid, 1) is VectorBinaryLoader
+
+
+def test_vectors_read_as_bytes_are_exactly_the_stored_ones() -> None:
+    rng = np.random.default_rng(9)
+    stored = rng.normal(size=384).astype(np.float32)
+    place = Place.objects.create(name="bytes", embedding=stored)
+    Place.objects.create(name="none", embedding=None)
+
+    rows = dict(Place.objects.values_list("name", VectorBytes("embedding")))
+
+    got = unpack_vector(rows["bytes"])
+    assert got is not None and got.dtype == np.float32 and np.array_equal(got, stored)
+    assert unpack_vector(rows["none"]) is None
+    assert np.array_equal(got, np.asarray(Place.objects.get(pk=place.pk).embedding))  # the ORM's text path
+    with pytest.raises(ValueError, match="pgvector"):
+        unpack_vector(b"\x00\x03\x00\x00" + bytes(8))  # 3 dimensions announced, 2 sent
