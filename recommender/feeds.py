@@ -138,6 +138,7 @@ def blend_config(model: FactorModel | None = None) -> BlendConfig:
         geo_strength=settings.GEO_STRENGTH,
         geo_half_km=settings.GEO_HALF_KM,
         proximity=settings.GEO_PROXIMITY,
+        usual_area_half=settings.GEO_USUAL_AREA_HALF,
     )
 
 
@@ -227,7 +228,15 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
     categories = np.asarray([row.category for row in rows], dtype=object)
     blocked, multiplier = apply_rules(rules, item_ids, categories, lats, lons)
     blended = blend(
-        Candidates(item_ids, scores, model_support, distance_km=distance, multiplier=multiplier, predicted=predicted),
+        Candidates(
+            item_ids,
+            scores,
+            model_support,
+            distance_km=distance,
+            multiplier=multiplier,
+            predicted=predicted,
+            usual_area=origin_name == "usual_area",
+        ),
         len(history.positive_ids),
         blend_config(model),
     )

