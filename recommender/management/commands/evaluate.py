@@ -15,7 +15,7 @@ import numpy as np
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from recommender.evaluation import EvalOptions, cached_embedder, evaluate
+from recommender.evaluation import EvalOptions, cached_embedder, evaluate, finetune
 from recommender.evaluation.datasets import DATASETS, DEFAULT_FOLDERS, DEFAULT_TEXT_MODEL, load
 from recommender.evaluation.methods import lightfm_available
 from recommender.evaluation.report import format_table, write_json, write_png
@@ -96,8 +96,13 @@ class Command(BaseCommand):
         model_name = options["embedding_model"] or DEFAULT_TEXT_MODEL[name]
         embed = None
         if dataset.has_text and model_name and model_name != NO_MODEL:
+            # A model fine-tuned on this dataset (finetune_embedder) only fits the split it saw.
+            manifest = finetune.read_manifest(model_name)
+            if manifest is not None and (problem := finetune.leak_problem(manifest, dataset, options["seed"])):
+                raise CommandError(problem)
             cache = Path(settings.DATA_DIR) / "eval-cache"
-            embed = cached_embedder(_encoder(model_name), model_name, cache, progress=sys.stderr)
+            cache_name = finetune.cache_name(model_name, manifest)
+            embed = cached_embedder(_encoder(model_name), cache_name, cache, progress=sys.stderr)
         if not lightfm_available():
             self.stdout.write("note: lightfm is not installed; the LightFM (WARP) baseline is skipped")
         sample = options["sample_users"]
