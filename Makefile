@@ -33,3 +33,4 @@ test: setup
 reliability: setup
 	bash .ci/ensure-services.sh
 	FAULT_DRILL_REVIEWS=1000 OPENBLAS_NUM_THREADS=1 $(PY) -m pytest tests/test_worker_faults.py -s
+	TASK_PROPERTY_EXAMPLES=25 OPENBLAS_NUM_THREADS=1 $(PY) -m pytest tests/test_task_properties.py

@@ -21,12 +21,14 @@ except Exception as exc:
     sys.exit(1)
 PYEOF
 then
-  # The storage-facing tests again (models, pgvector, pipeline, workers, feeds, API, admin). Left
-  # out: dataset runs (the generic-format tests cover the same storage paths), tests that do
-  # not touch the database engine's behaviour (pure ranking and text code, browser, fuzzing, the
-  # HTML escaping, prompt-injection, route-matrix and log-in-limit checks, embedder fine-tuning),
-  # the database-fault drills, which start a PostgreSQL of their own either way, and the task
-  # property tests (a minute of hypothesis worlds; the locks they rely on are PostgreSQL's on both).
+  # The storage-facing tests again (models, pgvector, COPY, locks, pipeline, workers, feeds,
+  # training, curation, importers): what depends on the server's version and extensions. Left
+  # out: what only goes through HTTP and the ORM's ordinary queries (API, admin, web, input
+  # limits, quotas, error pages: the same SQL on either server), dataset runs, tests that do not
+  # touch the database engine (pure ranking and text code, browser, fuzzing, HTML escaping,
+  # prompt injection, the route matrix, log-in limits, fine-tuning), the process-fault drills
+  # (worker kills, load, database outages: they exercise Celery, Redis, gunicorn and a PostgreSQL
+  # of their own), and the task property tests (a minute of hypothesis worlds on the same locks).
   DATABASE_URL=$EXTERNAL $PY -m pytest -m "not shared_data" \
     --ignore=tests/e2e --ignore=tests/test_api_schemathesis.py --ignore=tests/test_extractor.py \
     --ignore=tests/test_keyword_quality.py --ignore=tests/test_evaluation.py --ignore=tests/test_llm.py \
@@ -35,7 +37,12 @@ then
     --ignore=tests/test_security_xss.py --ignore=tests/test_prompt_injection.py \
     --ignore=tests/test_authorization_matrix.py --ignore=tests/test_login_limits.py \
     --ignore=tests/test_database_faults.py --ignore=tests/test_coldstart.py --ignore=tests/test_finetune.py \
-    --ignore=tests/test_task_properties.py "$@"
+    --ignore=tests/test_task_properties.py --ignore=tests/test_admin.py --ignore=tests/test_api_activity.py \
+    --ignore=tests/test_api_auth.py --ignore=tests/test_api_catalog.py --ignore=tests/test_api_errors.py \
+    --ignore=tests/test_api_feeds.py --ignore=tests/test_api_privacy.py --ignore=tests/test_api_reviews.py \
+    --ignore=tests/test_mass_assignment.py --ignore=tests/test_input_limits.py --ignore=tests/test_llm_quota.py \
+    --ignore=tests/test_server_errors.py --ignore=tests/test_web.py --ignore=tests/test_web_actions.py \
+    --ignore=tests/test_worker_faults.py --ignore=tests/test_load.py "$@"
 elif [[ ${REQUIRE_SERVICES:-} == 1 ]]; then
   echo "REQUIRE_SERVICES=1 and the external PostgreSQL is not reachable" >&2
   exit 1
