@@ -75,13 +75,14 @@ class Context:
         items, weights = self.history(user)
         return self.model.fold_in_user(items, weights) if len(items) else None
 
-    def collaborative(self, user: int) -> np.ndarray | None:
-        vector = self.user_vector(user)
+    def collaborative(self, user: int, vector: np.ndarray | None = None) -> np.ndarray | None:
+        """ALS scores of every item; ``vector``: the user's folded-in factors, if already computed."""
+        vector = self.user_vector(user) if vector is None else vector
         return None if vector is None else self.model.scores(vector).astype(np.float64)
 
-    def predicted(self, user: int) -> np.ndarray | None:
+    def predicted(self, user: int, vector: np.ndarray | None = None) -> np.ndarray | None:
         """The user's taste scored against every item's text-predicted factors."""
-        vector = self.user_vector(user)
+        vector = self.user_vector(user) if vector is None else vector
         if vector is None or self.mapped_factors is None:
             return None
         return (self.mapped_factors @ vector).astype(np.float64)
@@ -199,11 +200,12 @@ class Hybrid:
     def sources(self, user: int) -> tuple[dict[str, np.ndarray], np.ndarray | None, int]:
         """Raw per-source scores, distances and history length: the config-independent part."""
         scores: dict[str, np.ndarray] = {"popularity": self.ctx.popularity_score()}
+        vector = self.ctx.user_vector(user)  # folded in once for both ALS-based sources
         for source, values in (
-            ("collaborative", self.ctx.collaborative(user)),
+            ("collaborative", self.ctx.collaborative(user, vector) if vector is not None else None),
             ("content", self.ctx.content(user)),
             ("interest", self.ctx.interest(user)),
-            ("predicted", self.ctx.predicted(user)),
+            ("predicted", self.ctx.predicted(user, vector) if vector is not None else None),
         ):
             if values is not None:
                 scores[source] = values
