@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from clips.models import Clip
+from recommender import feed_cache
 
 
 @admin.register(Clip)
@@ -33,7 +34,9 @@ class ClipAdmin(admin.ModelAdmin[Clip]):
     @admin.action(description="Show in feeds")
     def activate(self, request: HttpRequest, queryset: QuerySet[Clip]) -> None:
         messages.success(request, f"{queryset.update(is_active=True)} clips shown.")
+        feed_cache.touch_catalogue()
 
     @admin.action(description="Hide from feeds")
     def deactivate(self, request: HttpRequest, queryset: QuerySet[Clip]) -> None:
         messages.success(request, f"{queryset.update(is_active=False)} clips hidden.")
+        feed_cache.touch_catalogue()

@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from places.models import Place, Review
+from recommender import feed_cache
 
 
 @admin.register(Place)
@@ -39,10 +40,12 @@ class PlaceAdmin(admin.ModelAdmin[Place]):
     @admin.action(description="Show in feeds")
     def activate(self, request: HttpRequest, queryset: QuerySet[Place]) -> None:
         messages.success(request, f"{queryset.update(is_active=True)} places shown.")
+        feed_cache.touch_catalogue()
 
     @admin.action(description="Hide from feeds")
     def deactivate(self, request: HttpRequest, queryset: QuerySet[Place]) -> None:
         messages.success(request, f"{queryset.update(is_active=False)} places hidden.")
+        feed_cache.touch_catalogue()
 
 
 class ExtractionStateFilter(admin.SimpleListFilter):

@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.urls import URLPattern, path
 
 from places.models import Review
+from recommender import feed_cache
 from recommender.curation import delete_rule, save_rule
 from recommender.feeds import FeedRequest, recommend
 from recommender.keywords import merge_keywords
@@ -60,10 +61,12 @@ class KeywordAdmin(admin.ModelAdmin[Keyword]):
     @admin.action(description="Hide (a wrong keyword: kept out of profiles and explanations)")
     def hide(self, request: HttpRequest, queryset: QuerySet[Keyword]) -> None:
         messages.success(request, f"{queryset.update(is_hidden=True)} keywords hidden.")
+        feed_cache.touch_catalogue()
 
     @admin.action(description="Show again")
     def unhide(self, request: HttpRequest, queryset: QuerySet[Keyword]) -> None:
         messages.success(request, f"{queryset.update(is_hidden=False)} keywords shown.")
+        feed_cache.touch_catalogue()
 
     @admin.action(description="Merge the selected keywords into the first one (by id)")
     def merge_into_first(self, request: HttpRequest, queryset: QuerySet[Keyword]) -> None:

@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 from django.db.backends.signals import connection_created
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate, post_save
 
 
 class RecommenderConfig(AppConfig):
@@ -13,7 +13,12 @@ class RecommenderConfig(AppConfig):
 
         # Permissions exist only after migrate has run, so the group is kept in step from here.
         post_migrate.connect(ensure_curator_group, sender=self, dispatch_uid="recommender.curator_group")
+        from recommender import feed_cache
         from recommender.db import register_pgvector, register_pgvector_after_migrate
 
+        # Bulk updates (the admin's show/hide actions, workers) touch the cache themselves.
+        for label in feed_cache.CATALOGUE_MODELS:
+            for signal in (post_save, post_delete):
+                signal.connect(feed_cache.catalogue_saved, sender=label, dispatch_uid=f"feed_cache.{label}.{signal}")
         connection_created.connect(register_pgvector, dispatch_uid="recommender.register_pgvector")
         post_migrate.connect(register_pgvector_after_migrate, sender=self, dispatch_uid="recommender.pgvector_migrate")

@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.forms.models import model_to_dict
 
+from recommender import feed_cache
 from recommender.models import CuratorRule, CuratorRuleChange, ItemKind, RuleAction
 from recommender.ranking.rules import Rule
 
@@ -29,6 +30,7 @@ def save_rule(rule: CuratorRule, user: User | None) -> CuratorRule:
         if rule.pk is None and rule.created_by_id is None and user is not None:
             rule.created_by = user
         rule.save()
+        feed_cache.touch_catalogue()
         after = _snapshot(rule)
         changes = {
             key: [before.get(key) if before else None, value]
@@ -51,6 +53,7 @@ def delete_rule(rule: CuratorRule, user: User | None) -> None:
             rule_id_value=rule.pk, action="deleted", changed_by=user, snapshot=_snapshot(rule), changes={}
         )
         rule.delete()
+        feed_cache.touch_catalogue()
 
 
 def rules_in_force(kind: str, at: datetime) -> list[Rule]:

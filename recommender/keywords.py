@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from places.models import Place, Review
 from places.pipeline import source_key as text_key
+from recommender import feed_cache
 from recommender.models import (
     ClipKeyword,
     Keyword,
@@ -208,6 +209,7 @@ def refresh_interest_vector(user_id: int, *, now: datetime | None = None) -> boo
     search at all the vector is left as it is. Returns whether a vector was set.
     """
     now = now or timezone.now()
+    feed_cache.touch_person(user_id)  # the search behind it now explains the feed, even if no vector changes
     interest_links = SearchQueryKeyword.objects.filter(query__user_id=user_id, query__intent=QueryIntent.INTEREST)
     if not interest_links.exists():
         # Nothing extracted yet (or only task searches): keep the vector onboarding may have set.
@@ -241,6 +243,7 @@ def merge_keywords(target: Keyword, others: Sequence[Keyword]) -> int:
     other_ids = [k.pk for k in others if k.pk != target.pk]
     if not other_ids:
         return 0
+    feed_cache.touch_catalogue()
     with transaction.atomic():
         place_ids = set(
             ReviewKeyword.objects.filter(keyword_id__in=other_ids).values_list("review__place_id", flat=True)

@@ -19,6 +19,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from clips.models import Clip
 from places.models import Place, Review
+from recommender import feed_cache
 from recommender.enqueue import EXTRACT_QUERY, TRAIN_MODELS, enqueue_on_commit
 from recommender.feeds import Feed, FeedRequest, recommend
 from recommender.keywords import recency_weight, refresh_interest_vector, refresh_place_keywords
@@ -89,6 +90,7 @@ def record_interaction(
         "idempotency_key": idempotency_key,
         "source": source,
     }
+    feed_cache.touch_person(user.pk)  # the next feed reflects this event
     if idempotency_key is None:
         return Interaction.objects.create(**fields), True
     try:
@@ -115,6 +117,7 @@ def record_search(user: User, text: str) -> SearchQuery:
     if len(text) > MAX_SEARCH_LENGTH:
         raise InvalidAction(f"a search is at most {MAX_SEARCH_LENGTH} characters")
     spend_llm_quota(user)
+    feed_cache.touch_person(user.pk)
     return SearchQuery.objects.create(user=user, text=text, created_at=timezone.now())
 
 
@@ -175,6 +178,7 @@ def mute_keyword(user: User, keyword_id: int) -> bool:
     with transaction.atomic():
         MutedKeyword.objects.get_or_create(user=user, keyword_id=keyword_id)
         refresh_interest_vector(user.pk)
+        feed_cache.touch_person(user.pk)
     return True
 
 
@@ -184,6 +188,7 @@ def unmute_keyword(user: User, keyword_id: int) -> bool:
         deleted, _ = MutedKeyword.objects.filter(user=user, keyword_id=keyword_id).delete()
         if deleted:
             refresh_interest_vector(user.pk)
+            feed_cache.touch_person(user.pk)
     return bool(deleted)
 
 
@@ -215,6 +220,7 @@ def start_with_interests(user: User, keyword_ids: list[int], text: str = "") -> 
         searches = [record_search(user, t) for t in texts]
         for search in searches:
             enqueue_on_commit(EXTRACT_QUERY, search.pk)
+        feed_cache.touch_person(user.pk)
         if vectors:
             mean = np.mean(vectors, axis=0)
             norm = float(np.linalg.norm(mean))
@@ -237,6 +243,7 @@ def delete_account(user: User) -> None:
         for token in OutstandingToken.objects.filter(user=user):
             BlacklistedToken.objects.get_or_create(token=token)
         reviewed = set(Review.objects.filter(user=user).values_list("place_id", flat=True))
+        feed_cache.touch_person(user.pk)
         user.delete()
         for place_id in reviewed:
             refresh_place_keywords(place_id)

@@ -336,6 +336,9 @@ GEO_PROXIMITY = env_float("GEO_PROXIMITY", 0.02, minimum=0.0)
 GEO_USUAL_AREA_HALF = env_float("GEO_USUAL_AREA_HALF", 5.0, minimum=0.0)
 FEED_DIVERSITY = env_float("FEED_DIVERSITY", 0.8, minimum=0.0, maximum=1.0)  # MMR trade-off; 1 = off
 FEED_CANDIDATES_PER_SOURCE = env_int("FEED_CANDIDATES_PER_SOURCE", 200, minimum=10, maximum=5000)
+# How long the API keeps a computed feed in the shared cache (recommender/feed_cache.py); the
+# person's own writes and curator/model changes refresh it at once. 0 = off; needs CACHE_URL.
+FEED_CACHE_SECONDS = env_int("FEED_CACHE_SECONDS", 300, minimum=0, maximum=24 * 3600)
 FEED_DEFAULT_RADIUS_KM = env_float("FEED_DEFAULT_RADIUS_KM", 5.0, minimum=0.1)
 # Client timestamps may run this far ahead of the server's clock before an event is refused.
 INTERACTION_MAX_CLOCK_SKEW = timedelta(seconds=env_int("INTERACTION_MAX_CLOCK_SKEW_SECONDS", 300, minimum=0))

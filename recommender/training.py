@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from clips.models import Clip
 from places.models import Place
+from recommender import feed_cache
 from recommender.models import ItemKind, ModelVersion
 from recommender.ranking.als import ALSParams, FactorModel, ModelFileError, fit_als
 from recommender.ranking.coldstart import AttributeMap, fit_attribute_map
@@ -237,6 +238,7 @@ def publish(row: ModelVersion) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"publish:{row.kind}"])
         ModelVersion.objects.select_for_update().filter(kind=row.kind, is_live=True).update(is_live=False)
         ModelVersion.objects.filter(pk=row.pk).update(is_live=True)
+        feed_cache.touch_catalogue()
     row.is_live = True
 
 

@@ -18,7 +18,7 @@ from bench.harness import Comparison, interleave, interleave_many, percentile
 
 SUITES = {
     "als": {"recall@10 project/raw"},
-    "feed_http": {"errors at 32 clients", "feeds with limit items"},
+    "feed_http": {"errors at 32 clients", "feeds with limit items", "cached feed = computed feed"},
     "embeddings": {"mean cosine stored/raw"},
     "vectors": {"recall@10 at the timed ef_search", "recall@10 of the exact SQL scan"},
     "memory": set(),
@@ -126,3 +126,7 @@ def test_every_suite_runs_at_smoke_scale_and_reports_finite_ratios(tmp_path: Pat
         assert checks <= set(suite["quality"]), name
         for check in suite["quality"].values():
             assert math.isfinite(check["value"])
+    feed = report["suites"]["feed_http"]
+    # Correctness, not speed: a cached feed is the feed the app computes, and repeats are served from the cache.
+    assert feed["quality"]["cached feed = computed feed"]["passed"] is True
+    assert feed["info"]["cache_hit_share"] > 0.5

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from django.utils.translation import get_language
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -13,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clips.models import Clip
-from recommender import services
+from recommender import feed_cache, services
 from recommender.api.params import FeedQuery, parse_query
 from recommender.api.schema import errors
 from recommender.api.serializers import ClipSummarySerializer, PlaceSummarySerializer
@@ -62,6 +63,15 @@ class _FeedApi(APIView):
 
     def get(self, request: Request) -> Response:
         params = parse_query(FeedQuery, request)
+        user_id = request.user.pk if request.user.is_authenticated else None
+        key = {"kind": self.kind, "language": get_language(), **params}
+        payload, hit = feed_cache.cached(user_id, key, lambda: self._payload(request, params))
+        response = Response(payload)
+        response["X-Model-Version"] = payload["model_version"] or "none"
+        response["X-Feed-Cache"] = "hit" if hit else "miss"
+        return response
+
+    def _payload(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
         feed = services.recommend(
             request.user,
             services.FeedRequest(
@@ -91,9 +101,7 @@ class _FeedApi(APIView):
                 out["parts"] = {name: _finite(value) for name, value in entry.parts.items()}
                 out["evidence"] = entry.evidence
             items.append(out)
-        response = Response({"model_version": feed.model_version, "origin": feed.origin, "items": items})
-        response["X-Model-Version"] = feed.model_version or "none"
-        return response
+        return {"model_version": feed.model_version, "origin": feed.origin, "items": items}
 
 
 def _responses(name: str, item: serializers.Serializer) -> dict[int, Any]:

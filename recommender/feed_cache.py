@@ -1,0 +1,125 @@
+"""Computed feeds, kept in the shared cache until something they depend on changes.
+
+Computing a feed takes tens of milliseconds of queries and numpy; the same person asks for the
+same feed again and again (app launches, back navigation, a second tab). The API therefore
+keeps each computed feed in the shared cache (Redis, ``CACHE_URL``) for ``FEED_CACHE_SECONDS``,
+keyed by the request and by two *generation tokens* that writes replace once they commit:
+
+- **the person's** (``touch_person``): an interaction, a search, a muted or chosen interest, and
+  the worker's refresh of their interest vector. "What I just did shows in my next feed" holds
+  exactly, not after a delay.
+- **the catalogue's** (``touch_catalogue``): a published or rolled-back model, a curator rule,
+  a place, clip or keyword edited, hidden or shown by a curator.
+
+What no write announces (embeddings and keywords the workers fill in, a scheduled rule starting,
+opening hours passing, bulk imports) reaches a cached feed within ``FEED_CACHE_SECONDS``.
+
+Tokens are replaced after commit: a request that reads the new token can only see committed
+data, and one that computed from older data stored it under a token nobody reads any more.
+A per-process memory cache cannot share tokens between processes, so without ``CACHE_URL``
+feeds are not cached at all. A cache outage never fails a request: the feed is computed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+PREFIX = "feed:v1"
+CATALOGUE_TOKEN = f"{PREFIX}:gen:catalogue"
+
+
+def enabled() -> bool:
+    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    return settings.FEED_CACHE_SECONDS > 0 and backend.endswith("RedisCache")
+
+
+def _person_token(user_id: int) -> str:
+    return f"{PREFIX}:gen:user:{user_id}"
+
+
+def _replace_after_commit(key: str) -> None:
+    def replace() -> None:
+        try:
+            cache.set(key, secrets.token_hex(8), timeout=None)
+        except Exception:  # redis-py raises several types; the entry still expires in time
+            logger.warning(
+                "feed cache: could not replace %s; cached feeds expire within %ss",
+                key,
+                settings.FEED_CACHE_SECONDS,
+                exc_info=True,
+            )
+
+    transaction.on_commit(replace)
+
+
+def touch_person(user_id: int | None) -> None:
+    """After commit, make every cached feed of this person stale."""
+    if user_id is not None and enabled():
+        _replace_after_commit(_person_token(user_id))
+
+
+def touch_catalogue() -> None:
+    """After commit, make every cached feed stale (model, rules or catalogue changed)."""
+    if enabled():
+        _replace_after_commit(CATALOGUE_TOKEN)
+
+
+def _tokens(keys: list[str]) -> list[str]:
+    found = cache.get_many(keys)
+    tokens = []
+    for key in keys:
+        token = found.get(key)
+        if token is None:
+            # First use, or evicted: a fresh token, never "none", so entries stored under an
+            # older token cannot come back after an eviction.
+            cache.add(key, secrets.token_hex(8), timeout=None)
+            token = cache.get(key)
+        tokens.append(str(token))
+    return tokens
+
+
+def cached(user_id: int | None, request: dict[str, Any], compute: Callable[[], T]) -> tuple[T, bool]:
+    """``compute()``'s result for this person and request, from the cache when still current.
+
+    Returns ``(value, hit)``. ``request`` holds everything besides the person that the value
+    depends on (kind, limit, location, language, …); values must pickle.
+    """
+    if not enabled():
+        return compute(), False
+    try:
+        keys = [CATALOGUE_TOKEN] + ([_person_token(user_id)] if user_id is not None else [])
+        tokens = _tokens(keys)
+        digest = hashlib.sha256(json.dumps([request, tokens], sort_keys=True, default=str).encode()).hexdigest()
+        key = f"{PREFIX}:{user_id if user_id is not None else 'anon'}:{digest[:32]}"
+        value = cache.get(key)
+    except Exception:
+        logger.warning("feed cache unavailable; computing the feed", exc_info=True)
+        return compute(), False
+    if value is not None:
+        return value, True
+    value = compute()
+    try:
+        cache.set(key, value, timeout=settings.FEED_CACHE_SECONDS)
+    except Exception:
+        logger.warning("feed cache: could not store a feed", exc_info=True)
+    return value, False
+
+
+def catalogue_saved(sender: type, **kwargs: Any) -> None:
+    """Signal receiver: a place, clip or keyword saved or deleted one at a time (the admin's forms)."""
+    touch_catalogue()
+
+
+CATALOGUE_MODELS = ("places.Place", "clips.Clip", "recommender.Keyword")
