@@ -76,42 +76,39 @@ def touch_catalogue() -> None:
         _replace_after_commit(CATALOGUE_TOKEN)
 
 
-def _tokens(keys: list[str]) -> list[str]:
-    found = cache.get_many(keys)
-    tokens = []
-    for key in keys:
-        token = found.get(key)
-        if token is None:
-            # First use, or evicted: a fresh token, never "none", so entries stored under an
-            # older token cannot come back after an eviction.
-            cache.add(key, secrets.token_hex(8), timeout=None)
-            token = cache.get(key)
-        tokens.append(str(token))
-    return tokens
-
-
 def cached(user_id: int | None, request: dict[str, Any], compute: Callable[[], T]) -> tuple[T, bool]:
     """``compute()``'s result for this person and request, from the cache when still current.
 
     Returns ``(value, hit)``. ``request`` holds everything besides the person that the value
-    depends on (kind, limit, location, language, …); values must pickle.
+    depends on (kind, limit, location, language, …); values must pickle. A hit costs one
+    round trip: the entry is stored with the tokens it was computed under and fetched together
+    with the current ones; it counts only if they still match.
     """
     if not enabled():
         return compute(), False
+    token_keys = [CATALOGUE_TOKEN] + ([_person_token(user_id)] if user_id is not None else [])
+    digest = hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
+    key = f"{PREFIX}:{user_id if user_id is not None else 'anon'}:{digest[:32]}"
     try:
-        keys = [CATALOGUE_TOKEN] + ([_person_token(user_id)] if user_id is not None else [])
-        tokens = _tokens(keys)
-        digest = hashlib.sha256(json.dumps([request, tokens], sort_keys=True, default=str).encode()).hexdigest()
-        key = f"{PREFIX}:{user_id if user_id is not None else 'anon'}:{digest[:32]}"
-        value = cache.get(key)
+        found = cache.get_many([*token_keys, key])
+        tokens = []
+        for token_key in token_keys:
+            token = found.get(token_key)
+            if token is None:
+                # First use, or evicted: a fresh token, never "none", so an entry stored under an
+                # older token cannot come back after an eviction.
+                cache.add(token_key, secrets.token_hex(8), timeout=None)
+                token = cache.get(token_key)
+            tokens.append(str(token))
     except Exception:
         logger.warning("feed cache unavailable; computing the feed", exc_info=True)
         return compute(), False
-    if value is not None:
-        return value, True
+    entry = found.get(key)
+    if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == tokens:
+        return entry[1], True
     value = compute()
     try:
-        cache.set(key, value, timeout=settings.FEED_CACHE_SECONDS)
+        cache.set(key, (tokens, value), timeout=settings.FEED_CACHE_SECONDS)
     except Exception:
         logger.warning("feed cache: could not store a feed", exc_info=True)
     return value, False

@@ -12,6 +12,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
@@ -33,6 +34,8 @@ class Command(BaseCommand):
         unknown = sorted(set(suites) - set(SUITES))
         if unknown:
             raise CommandError(f"unknown suite {', '.join(unknown)}; choose from {', '.join(SUITES)}")
+        # A dedicated, possibly brand-new database (a fresh DATA_DIR): bring its schema up first.
+        call_command("migrate", interactive=False, verbosity=0)
         results: list[SuiteResult] = []
         with tqdm(total=len(suites), desc="suites", unit="suite", disable=options["verbosity"] == 0) as bar:
             for name in suites:
