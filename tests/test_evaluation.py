@@ -175,6 +175,27 @@ def test_tuning_picks_als_settings_and_blend_on_validation_and_tunes_the_als_bas
     assert tuned["grid_top5"][0]["val_ndcg@10"] >= tuned["grid_top5"][-1]["val_ndcg@10"]
 
 
+def test_tuning_validates_only_on_users_the_blend_can_reorder(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A validation user with neither history nor searches gets popularity under every setting: a
+    # constant in every grid row that only dilutes the sample, so tuning leaves them out.
+    monkeypatch.setattr(evaluation, "TUNE_GRID", {"popularity": (0.1, 0.5)})
+    monkeypatch.setattr(evaluation, "TUNE_ALS", ())
+    seen: list[tuple[list[int], evaluation.Split, set[int]]] = []
+    original = evaluation._tune_grid
+
+    def spy(ctx, options, inner, users, *args):  # type: ignore[no-untyped-def]
+        seen.append((list(users), inner, set(ctx.search_vectors)))
+        return original(ctx, options, inner, users, *args)
+
+    monkeypatch.setattr(evaluation, "_tune_grid", spy)
+    evaluate(planted_dataset(), EvalOptions(seed=0, sample_users=20, als=SMALL_ALS, tune=True), _keyword_embedder)
+    users, inner, searchers = seen[0]
+    blind = [u for u in inner.test_items if inner.history[u] == 0 and u not in searchers]
+    assert blind  # the planted validation split has such users, so the filter is exercised
+    assert users and not set(users) & set(blind)
+    assert all(inner.history[u] > 0 or u in searchers for u in users)
+
+
 def test_new_items_get_content_scores_but_nothing_from_als() -> None:
     dataset = planted_dataset()
     split = split_pairs(dataset.users, dataset.items, dataset.weights, dataset.n_users, dataset.n_items, seed=0)
