@@ -1,5 +1,8 @@
 """The memory suite's probe: one figure from a fresh process (``python -m bench.memory_probe``).
 
+``python -m bench.memory_probe raw MATRIX.npz`` measures the reference instead: the extra peak
+of a raw ``implicit`` fit (same parameters) on a CSR matrix loaded from a file.
+
 Nothing from Django or the app is imported at module level: ``probe`` sets Django up first and
 imports everything training and serving use before reading the idle RSS it subtracts.
 """
@@ -74,5 +77,28 @@ def probe() -> dict[str, Any]:
     }
 
 
+def probe_raw(path: str) -> dict[str, Any]:
+    """Extra peak RSS of the raw ``implicit`` fit alone on the same matrix (no database, no app)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recommender.settings")
+    import django
+
+    django.setup()
+    import implicit.cpu.als  # noqa: F401
+    import scipy.sparse as sp
+
+    from bench.als import raw_fit
+    from recommender.training import default_params
+
+    matrix = sp.load_npz(path).tocsr()
+    before = _maxrss()
+    raw_fit(matrix, default_params())
+    return {
+        "raw_peak": _maxrss() - before,
+        "csr_bytes": matrix.data.nbytes + matrix.indices.nbytes + matrix.indptr.nbytes,
+    }
+
+
 if __name__ == "__main__":
-    print(json.dumps(probe()))
+    import sys
+
+    print(json.dumps(probe_raw(sys.argv[2]) if sys.argv[1:2] == ["raw"] else probe()))

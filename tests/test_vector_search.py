@@ -47,7 +47,7 @@ def test_nearest_neighbour_query_plan_uses_the_hnsw_index() -> None:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "place_embedding_hnsw" in plan, plan
+    assert "place_embedding_hnsw_v2" in plan, plan
 
 
 def test_wrong_size_vector_is_rejected_by_the_database() -> None:
