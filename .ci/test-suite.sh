@@ -9,7 +9,7 @@ PY=.venv/bin/python
 EXTERNAL=${EXTERNAL_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/recommender}
 
 echo "=== tests on the embedded PostgreSQL ==="
-env -u DATABASE_URL $PY -m pytest "$@"
+env -u DATABASE_URL $PY -m pytest --durations=25 "$@"
 
 echo "=== tests on the external PostgreSQL ($EXTERNAL) ==="
 if $PY - "$EXTERNAL" <<'PYEOF'
@@ -29,8 +29,8 @@ then
   # prompt injection, the route matrix, log-in limits, fine-tuning), the process-fault drills
   # (worker kills, load, database outages, real Celery workers, model swaps under gunicorn: they
   # exercise Celery, Redis and gunicorn, and the SQL they send is the pipeline's and the
-  # feed's, tested here directly), and the task property tests (a minute of hypothesis worlds
-  # on the same locks).
+  # feed's, tested here directly), the task property tests (a minute of hypothesis worlds
+  # on the same locks) and the feed cache (Redis and HTTP).
   DATABASE_URL=$EXTERNAL $PY -m pytest -m "not shared_data" \
     --ignore=tests/e2e --ignore=tests/test_api_schemathesis.py --ignore=tests/test_extractor.py \
     --ignore=tests/test_keyword_quality.py --ignore=tests/test_evaluation.py --ignore=tests/test_llm.py \
@@ -45,7 +45,7 @@ then
     --ignore=tests/test_mass_assignment.py --ignore=tests/test_input_limits.py --ignore=tests/test_llm_quota.py \
     --ignore=tests/test_server_errors.py --ignore=tests/test_web.py --ignore=tests/test_web_actions.py \
     --ignore=tests/test_worker_faults.py --ignore=tests/test_load.py --ignore=tests/test_workers.py \
-    --ignore=tests/test_model_swaps.py "$@"
+    --ignore=tests/test_model_swaps.py --ignore=tests/test_feed_cache.py "$@"
 elif [[ ${REQUIRE_SERVICES:-} == 1 ]]; then
   echo "REQUIRE_SERVICES=1 and the external PostgreSQL is not reachable" >&2
   exit 1
