@@ -1,9 +1,10 @@
 """Computed feeds, kept in the shared cache until something they depend on changes.
 
 Computing a feed takes tens of milliseconds of queries and numpy; the same person asks for the
-same feed again and again (app launches, back navigation, a second tab). The API therefore
-keeps each computed feed in the shared cache (Redis, ``CACHE_URL``) for ``FEED_CACHE_SECONDS``,
-keyed by the request and by two *generation tokens* that writes replace once they commit:
+same feed again and again (app launches, back navigation, a second tab). The API and the web
+home page therefore keep each computed feed in the shared cache (Redis, ``CACHE_URL``) for
+``FEED_CACHE_SECONDS``, keyed by the request and by two *generation tokens* that writes replace
+once they commit:
 
 - **the person's** (``touch_person``): an interaction, a search, a muted or chosen interest, and
   the worker's refresh of their interest vector. "What I just did shows in my next feed" holds
@@ -27,11 +28,16 @@ import json
 import logging
 import secrets
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    from recommender.feeds import Feed, FeedRequest
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +118,28 @@ def cached(user_id: int | None, request: dict[str, Any], compute: Callable[[], T
     except Exception:
         logger.warning("feed cache: could not store a feed", exc_info=True)
     return value, False
+
+
+def cached_recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedRequest) -> Feed:
+    """``recommend(user, request)`` through the cache: the web pages' feeds (the API caches its payload).
+
+    The entry holds the feed's items without their raw embedding bytes, which only ranking uses.
+    """
+    from dataclasses import asdict
+
+    from django.utils.translation import get_language
+
+    from recommender.feeds import recommend
+
+    def compute() -> Feed:
+        feed = recommend(user, request)
+        for entry in feed.items:
+            entry.item.__dict__.pop("embedding_bytes", None)
+        return feed
+
+    user_id = user.pk if user is not None and user.is_authenticated else None
+    key = {"page_feed": asdict(request), "language": get_language()}
+    return cached(user_id, key, compute)[0]
 
 
 def catalogue_saved(sender: type, **kwargs: Any) -> None:

@@ -5,6 +5,7 @@ Real Redis, real commits (transactional tests): a token is replaced only after i
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -202,3 +203,29 @@ def test_redis_down_still_answers_every_feed_and_write(settings: Settings, alice
     assert response.status_code == 200 and names(response) == ["p0", "p1", "p2", "p3"]
     services.record_interaction(alice, catalogue[0], "like")  # the after-commit touch fails quietly
     assert "p0" not in names(client.get(FEED))
+
+
+def test_the_home_page_reuses_both_feeds_until_the_person_acts(
+    client: Client, alice: User, catalogue: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import recommender.feeds
+
+    computed: list[str] = []
+    real = recommender.feeds.recommend
+
+    def counting(user: Any, request: Any) -> Any:
+        computed.append(request.kind)
+        return real(user, request)
+
+    monkeypatch.setattr(recommender.feeds, "recommend", counting)
+    client.force_login(alice)
+    first, second = client.get(reverse("home")), client.get(reverse("home"))
+    assert computed == ["place", "clip"]  # the second visit computed nothing
+    assert shown(first) == shown(second) == {"p0", "p1", "p2", "p3"}
+    services.record_interaction(alice, catalogue[0], "like")
+    third = client.get(reverse("home"))
+    assert computed == ["place", "clip", "place", "clip"] and shown(third) == {"p1", "p2", "p3"}
+
+
+def shown(page: Any) -> set[str]:
+    return set(re.findall(r">\s*(p\d)\s*<", page.content.decode()))

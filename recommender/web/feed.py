@@ -12,8 +12,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from recommender.feed_cache import cached_recommend
 from recommender.quota import QuotaExceeded
-from recommender.services import FeedRequest, InvalidAction, recommend, start_with_interests
+from recommender.services import FeedRequest, InvalidAction, start_with_interests
 from recommender.templatetags.feed_tags import keyword_label
 from recommender.web.common import location_from
 from recommender.web.forms import OnboardingForm
@@ -33,8 +34,10 @@ def _onboarding_form(data: dict | None = None) -> tuple[OnboardingForm, list]:
 def home(request: HttpRequest) -> HttpResponse:
     location = location_from(request)
     lat, lon = location if location else (None, None)
-    places = recommend(request.user, FeedRequest(kind="place", limit=HOME_FEED_SIZE, latitude=lat, longitude=lon))
-    clips = recommend(request.user, FeedRequest(kind="clip", limit=HOME_FEED_SIZE, latitude=lat, longitude=lon))
+    places = cached_recommend(
+        request.user, FeedRequest(kind="place", limit=HOME_FEED_SIZE, latitude=lat, longitude=lon)
+    )
+    clips = cached_recommend(request.user, FeedRequest(kind="clip", limit=HOME_FEED_SIZE, latitude=lat, longitude=lon))
     user = request.user
     show_onboarding = not user.is_authenticated or needs_onboarding(cast(User, user))
     form, tags = _onboarding_form() if show_onboarding else (None, [])
