@@ -7,8 +7,8 @@ home page therefore keep each computed feed in the shared cache (Redis, ``CACHE_
 once they commit:
 
 - **the person's** (``touch_person``): an interaction, a search, a muted or chosen interest, and
-  the worker's refresh of their interest vector. "What I just did shows in my next feed" holds
-  exactly, not after a delay.
+  the worker's refresh of their interest vector, a curator's edit of their interactions or
+  searches in the admin. "What I just did shows in my next feed" holds exactly, not after a delay.
 - **the catalogue's** (``touch_catalogue``): a published or rolled-back model, a curator rule,
   a place, clip or keyword edited, hidden or shown by a curator.
 
@@ -147,4 +147,10 @@ def catalogue_saved(sender: type, **kwargs: Any) -> None:
     touch_catalogue()
 
 
+def person_row_saved(sender: type, instance: Any, **kwargs: Any) -> None:
+    """Signal receiver: one of a person's rows saved or deleted outside the write functions (the admin)."""
+    touch_person(getattr(instance, "user_id", None))
+
+
 CATALOGUE_MODELS = ("places.Place", "clips.Clip", "recommender.Keyword")
+PERSON_MODELS = ("recommender.Interaction", "recommender.SearchQuery")

@@ -229,3 +229,16 @@ def test_the_home_page_reuses_both_feeds_until_the_person_acts(
 
 def shown(page: Any) -> set[str]:
     return set(re.findall(r">\s*(p\d)\s*<", page.content.decode()))
+
+
+def test_a_curator_editing_a_persons_interaction_in_the_admin_refreshes_their_feed(
+    client: Client, alice: User, catalogue: list[Any]
+) -> None:
+    feed = client_for(alice)
+    liked = services.record_interaction(alice, catalogue[0], "like")[0]
+    assert "p0" not in names(feed.get(FEED))
+    client.force_login(User.objects.create_superuser("boss", "boss@example.com", "pw"))
+    response = client.post(reverse("admin:recommender_interaction_delete", args=[liked.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    after = feed.get(FEED)
+    assert after["X-Feed-Cache"] == "miss" and "p0" in names(after)
