@@ -44,6 +44,9 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 PREFIX = "feed:v1"
 CATALOGUE_TOKEN = f"{PREFIX}:gen:catalogue"
+# Tokens outlive every entry (FEED_CACHE_SECONDS is at most a day) and then go, so Redis does not
+# keep one key per person forever; a token that is gone is replaced by a fresh one (a miss).
+TOKEN_SECONDS = 2 * 24 * 3600
 
 
 def enabled() -> bool:
@@ -58,7 +61,7 @@ def _person_token(user_id: int) -> str:
 def _replace_after_commit(key: str) -> None:
     def replace() -> None:
         try:
-            cache.set(key, secrets.token_hex(8), timeout=None)
+            cache.set(key, secrets.token_hex(8), timeout=TOKEN_SECONDS)
         except Exception:  # redis-py raises several types; the entry still expires in time
             logger.warning(
                 "feed cache: could not replace %s; cached feeds expire within %ss",
@@ -103,7 +106,7 @@ def cached(user_id: int | None, request: dict[str, Any], compute: Callable[[], T
             if token is None:
                 # First use, or evicted: a fresh token, never "none", so an entry stored under an
                 # older token cannot come back after an eviction.
-                cache.add(token_key, secrets.token_hex(8), timeout=None)
+                cache.add(token_key, secrets.token_hex(8), timeout=TOKEN_SECONDS)
                 token = cache.get(token_key)
             tokens.append(str(token))
     except Exception:
