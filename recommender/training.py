@@ -38,68 +38,51 @@ class NotEnoughData(Exception):
     """There are no interactions of this kind to train on yet."""
 
 
-# PostgreSQL's binary COPY: a header, then per row a field count (int16) and per field a length
-# (int32) and the value; every column here is cast to 8 bytes, so every row is 38 bytes.
-_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
-_COPY_ROW = np.dtype(
-    [("fields", ">i2"), ("len_u", ">i4"), ("user", ">i8"), ("len_i", ">i4"), ("item", ">i8"),
-     ("len_w", ">i4"), ("weight", ">f8")]
-)  # fmt: skip
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"  # PostgreSQL's binary COPY header (parse_binary_vectors)
+INTERACTION_CHUNK_IDS = 250_000  # interaction ids per query: at most ~6 MB of packed columns each
 
 
-def interaction_arrays(kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def interaction_arrays(
+    kind: str, *, chunk_ids: int = INTERACTION_CHUNK_IDS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(user ids, item ids, weights) of every interaction with items of ``kind``.
 
-    Streamed with binary COPY straight into preallocated arrays: peak memory is the arrays
-    themselves (20 bytes per row) plus one network chunk, not a Python object per row.
-    The arrays are sized by a count taken just before; rows written in between grow them.
+    PostgreSQL packs each column of a range of ids into one bytea (``string_agg`` of
+    ``int8send``/``float8send``: big-endian, 8 bytes a value), which numpy reads with one
+    ``frombuffer``: no Python object per row, one round trip per ``chunk_ids`` ids. (A binary
+    COPY arrives as one message per row: 1M rows cost 14 s of per-row Python, this ~0.4 s.)
+    The three aggregates of one query see the rows in one order, so the columns stay aligned.
+    Peak memory: the arrays (20 bytes a row) plus one chunk. Rows written after the first
+    count are read if their ids fall in the range counted.
     """
     column = ITEM_COLUMN[ItemKind(kind)]
     where = f"FROM recommender_interaction WHERE {column} IS NOT NULL"
+    packed = (
+        f"SELECT string_agg(int8send(user_id::int8), ''), string_agg(int8send({column}::int8), ''), "
+        f"string_agg(float8send(weight::float8), '') {where} AND id >= %s AND id < %s"
+    )
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) {where}")
-        expected = int(cursor.fetchone()[0])
-        sql = f"COPY (SELECT user_id::int8, {column}::int8, weight::float8 {where}) TO STDOUT (FORMAT BINARY)"
-        with cursor.cursor.copy(sql) as copy:
-            return parse_binary_copy((bytes(chunk) for chunk in copy), expected)
-
-
-def parse_binary_copy(chunks: Iterable[bytes], expected: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows of (int8, int8, float8) from a binary COPY stream cut into chunks anywhere."""
-    size = expected + 1024
-    users: np.ndarray = np.empty(size, np.int64)
-    items: np.ndarray = np.empty(size, np.int64)
-    weights: np.ndarray = np.empty(size, np.float32)
-    filled = 0
-    pending = b""
-    header_done = False
-    for chunk in chunks:
-        pending += chunk
-        if not header_done:
-            if len(pending) < 19:
+        cursor.execute(f"SELECT count(*), min(id), max(id) {where}")
+        expected, low, high = cursor.fetchone()
+        users: np.ndarray = np.empty(expected, np.int64)
+        items: np.ndarray = np.empty(expected, np.int64)
+        weights: np.ndarray = np.empty(expected, np.float32)
+        filled = 0
+        for start in range(low, high + 1, chunk_ids) if expected else ():
+            cursor.execute(packed, [start, start + chunk_ids])
+            u, i, w = cursor.fetchone()
+            if u is None:  # no rows in this range
                 continue
-            if not pending.startswith(_COPY_SIGNATURE):
-                raise ValueError("unexpected COPY header")
-            extension = int.from_bytes(pending[15:19], "big")
-            if len(pending) < 19 + extension:
-                continue
-            pending = pending[19 + extension :]
-            header_done = True
-        rows = len(pending) // _COPY_ROW.itemsize
-        if filled + rows > len(users):  # rows added since the count
-            size = max(filled + rows, int(len(users) * 1.5))
-            users, items, weights = np.resize(users, size), np.resize(items, size), np.resize(weights, size)
-        if rows:
-            block = np.frombuffer(pending, dtype=_COPY_ROW, count=rows)
-            if np.any(block["fields"] != 3) or np.any(block["len_w"] != 8):
-                raise ValueError("COPY rows are not (int8, int8, float8)")
-            users[filled : filled + rows] = block["user"]
-            items[filled : filled + rows] = block["item"]
-            weights[filled : filled + rows] = block["weight"]
-            filled += rows
-            pending = pending[rows * _COPY_ROW.itemsize :]
-    if not header_done or pending != b"\xff\xff":  # the end-of-data marker, and nothing else
-        raise ValueError(f"COPY stream ended early ({len(pending)} bytes after the last row)")
+            n = len(u) // 8
+            if len(i) != 8 * n or len(w) != 8 * n:
+                raise ValueError("packed interaction columns differ in length")
+            if filled + n > len(users):  # rows added since the count
+                size = max(filled + n, int(len(users) * 1.5))
+                users, items, weights = np.resize(users, size), np.resize(items, size), np.resize(weights, size)
+            users[filled : filled + n] = np.frombuffer(u, ">i8")
+            items[filled : filled + n] = np.frombuffer(i, ">i8")
+            weights[filled : filled + n] = np.frombuffer(w, ">f8")
+            filled += n
     return users[:filled], items[:filled], weights[:filled]
 
 

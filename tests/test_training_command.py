@@ -119,25 +119,26 @@ def test_interaction_arrays_read_every_row_exactly_as_stored() -> None:
     assert users.dtype == np.int64 and weights.dtype == np.float32
 
 
-def test_the_binary_copy_parser_takes_rows_cut_anywhere_and_refuses_a_truncated_stream() -> None:
-    from recommender.training import parse_binary_copy
+@pytest.mark.parametrize("chunk_ids", [1, 7, 64, 10_000])
+def test_interaction_arrays_are_the_same_whatever_the_chunk_size(chunk_ids: int) -> None:
+    places = [PlaceFactory() for _ in range(3)]
+    made = [
+        InteractionFactory(user=UserFactory(username=f"chunk{n % 9}"), place=places[n % 3], weight=n - 20.5)
+        for n in range(60)
+    ]
+    Interaction.objects.filter(pk__in=[i.pk for i in made[10:30]]).delete()  # a gap wider than some chunks
+    expected = sorted(Interaction.objects.filter(place__isnull=False).values_list("user_id", "place_id", "weight"))
 
-    rows = [(n, 1000 + n, n / 4) for n in range(50)]
-    body = b"".join(
-        (3).to_bytes(2, "big")
-        + b"".join(
-            len(v).to_bytes(4, "big") + v
-            for v in (u.to_bytes(8, "big"), i.to_bytes(8, "big"), np.float64(w).byteswap().tobytes())
-        )
-        for u, i, w in rows
-    )
-    stream = b"PGCOPY\n\xff\r\n\x00" + bytes(4) + bytes(4) + body + b"\xff\xff"
-    for cut in (1, 7, 37, 38, 39, 1000):
-        chunks = [stream[k : k + cut] for k in range(0, len(stream), cut)]
-        users, items, weights = parse_binary_copy(chunks, expected=10)  # fewer than sent: arrays grow
-        assert list(zip(users.tolist(), items.tolist(), weights.tolist(), strict=True)) == rows
-    with pytest.raises(ValueError, match="ended early"):
-        parse_binary_copy([stream[:-20]])
+    users, items, weights = interaction_arrays("place", chunk_ids=chunk_ids)
+
+    got = sorted(zip(users.tolist(), items.tolist(), weights.astype(float).tolist(), strict=True))
+    assert got == [(u, i, pytest.approx(w)) for u, i, w in expected] and len(got) == 40
+
+
+def test_interaction_arrays_of_a_kind_with_no_rows_are_empty() -> None:
+    InteractionFactory(place=PlaceFactory())
+    users, items, weights = interaction_arrays("clip")
+    assert (len(users), len(items), len(weights)) == (0, 0, 0) and users.dtype == np.int64
 
 
 def test_the_text_map_is_fitted_on_the_embeddings_exactly_as_stored() -> None:
