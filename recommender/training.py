@@ -39,7 +39,7 @@ class NotEnoughData(Exception):
 
 
 _COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"  # PostgreSQL's binary COPY header (parse_binary_vectors)
-INTERACTION_CHUNK_IDS = 250_000  # interaction ids per query: at most ~6 MB of packed columns each
+INTERACTION_CHUNK_IDS = 100_000  # interaction ids per query: at most 2.4 MB of packed columns each
 
 
 def interaction_arrays(
