@@ -39,7 +39,7 @@ def cache_url(redis_url: str) -> str:
 @pytest.fixture(autouse=True)
 def shared_cache(settings: Settings, cache_url: str, tmp_path: Any) -> Iterator[None]:
     redis.Redis.from_url(cache_url).flushdb()
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": cache_url}}
+    settings.CACHES = {"default": {"BACKEND": "recommender.cache.RedisCache", "LOCATION": cache_url}}
     settings.FEED_CACHE_SECONDS = 300
     settings.FEED_DIVERSITY = 1.0
     settings.MODEL_ARTIFACTS_DIR = tmp_path / "models"
@@ -195,9 +195,7 @@ def test_without_a_shared_cache_feeds_are_computed_every_time(
 
 def test_redis_down_still_answers_every_feed_and_write(settings: Settings, alice: User, catalogue: list[Any]) -> None:
     # Nothing listens on port 1: the throttles' counters and the feed cache are both down.
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
-    }
+    settings.CACHES = {"default": {"BACKEND": "recommender.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
     client = client_for(alice)
     response = client.get(FEED)
     assert response.status_code == 200 and names(response) == ["p0", "p1", "p2", "p3"]
