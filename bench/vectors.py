@@ -28,7 +28,7 @@ SCALES = {
     "smoke": {"vectors": 2_000, "queries": 50, "exact_queries": 20, "repetitions": 5},
     "full": {"vectors": 100_000, "queries": 200, "exact_queries": 20, "repetitions": 5},
 }
-EF_SEARCH = (10, 16, 24, 32, 40, 64, 100, 150, 200, 300, 400)
+EF_SEARCH = (10, 16, 24, 32, 40, 48, 56, 64, 80, 100, 150, 200, 300, 400)  # fine enough to find the smallest
 QUERY = "SELECT id FROM bench_vectors ORDER BY embedding <=> %s LIMIT 10"
 
 
