@@ -19,7 +19,7 @@ def production(settings: Settings) -> Client:
 
 
 def test_a_lost_database_on_a_page_is_a_bilingual_503_with_retry_after(production: Client) -> None:
-    with mock.patch("recommender.web.feed.recommend", side_effect=OperationalError("server closed the connection")):
+    with mock.patch("recommender.web.feed.cached_recommend", side_effect=OperationalError("server closed the connection")):
         response = production.get("/")
     assert response.status_code == 503
     assert int(response["Retry-After"]) > 0
@@ -35,7 +35,7 @@ def test_a_lost_database_in_the_api_is_a_json_503(production: Client) -> None:
 
 
 def test_any_other_failure_on_a_page_is_the_plain_500_page_without_details(production: Client) -> None:
-    with mock.patch("recommender.web.feed.recommend", side_effect=RuntimeError("secret detail")):
+    with mock.patch("recommender.web.feed.cached_recommend", side_effect=RuntimeError("secret detail")):
         response = production.get("/")
     assert response.status_code == 500
     assert "Retry-After" not in response
