@@ -19,7 +19,9 @@ def production(settings: Settings) -> Client:
 
 
 def test_a_lost_database_on_a_page_is_a_bilingual_503_with_retry_after(production: Client) -> None:
-    with mock.patch("recommender.web.feed.cached_recommend", side_effect=OperationalError("server closed the connection")):
+    with mock.patch(
+        "recommender.web.feed.cached_recommend", side_effect=OperationalError("server closed the connection")
+    ):
         response = production.get("/")
     assert response.status_code == 503
     assert int(response["Retry-After"]) > 0
