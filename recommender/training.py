@@ -17,6 +17,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
+import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -61,16 +62,21 @@ def interaction_arrays(
         f"SELECT string_agg(int8send(user_id::int8), ''), string_agg(int8send({column}::int8), ''), "
         f"string_agg(float8send(weight::float8), '') {where} AND id >= %s AND id < %s"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*), min(id), max(id) {where}")
-        expected, low, high = cursor.fetchone()
+    with connection.cursor() as counting:
+        counting.execute(f"SELECT count(*), min(id), max(id) {where}")
+        expected, low, high = counting.fetchone()
+    # A server-side-binding cursor, for results in binary: Django's client-side cursors receive
+    # bytea as hex text, twice the bytes, decoded in Python.
+    with psycopg.Cursor(connection.connection) as cursor:
         users: np.ndarray = np.empty(expected, np.int64)
         items: np.ndarray = np.empty(expected, np.int64)
         weights: np.ndarray = np.empty(expected, np.float32)
         filled = 0
         for start in range(low, high + 1, chunk_ids) if expected else ():
-            cursor.execute(packed, [start, start + chunk_ids])
-            u, i, w = cursor.fetchone()
+            cursor.execute(packed, [start, start + chunk_ids], binary=True)
+            row = cursor.fetchone()
+            assert row is not None  # an aggregate without GROUP BY always returns one row
+            u, i, w = row
             if u is None:  # no rows in this range
                 continue
             n = len(u) // 8
