@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.views.decorators.http import require_safe
 
-from recommender.api.exceptions import database_unavailable, error_body
+from recommender.api.exceptions import error_body, unavailable_message
 from recommender.web.feed import home
 
 __all__ = ["healthz", "home", "server_error"]
@@ -18,17 +18,18 @@ RETRY_AFTER_SECONDS = 5
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """handler500: a 503 with Retry-After when the database is down, else the plain 500 page.
+    """handler500: a 503 with Retry-After when the database or Redis is down, else the plain 500 page.
 
     Called while the exception is being handled; JSON in the API's error shape under /api/.
     """
-    unavailable = database_unavailable(sys.exc_info()[1])
+    outage = unavailable_message(sys.exc_info()[1])
+    unavailable = outage is not None
     status = 503 if unavailable else 500
     response: HttpResponse
     if request.path.startswith("/api/"):
         body = (
-            error_body("unavailable", "The database is not answering; try again in a few seconds.")
-            if unavailable
+            error_body("unavailable", outage)
+            if outage is not None
             else error_body("server_error", "Something went wrong on our side; it has been logged.")
         )
         response = JsonResponse(body, status=status)

@@ -42,3 +42,33 @@ def test_any_other_failure_on_a_page_is_the_plain_500_page_without_details(produ
     assert response.status_code == 500
     assert "Retry-After" not in response
     assert "Something went wrong" in response.content.decode() and "secret" not in response.content.decode()
+
+
+@pytest.fixture
+def redis_down(settings: Settings) -> None:
+    # Nothing listens on port 1: the shared cache (LLM quotas, throttles, feeds) is out.
+    settings.CACHES = {"default": {"BACKEND": "recommender.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
+    settings.LLM_SUBMISSIONS_PER_DAY = 50
+
+
+def test_a_search_while_redis_is_down_is_a_503_to_retry_and_records_nothing(
+    settings: Settings, redis_down: None
+) -> None:
+    from recommender.models import SearchQuery
+    from tests.test_api_support import client_for, make_user
+
+    client = client_for(make_user("searcher"))
+    client.raise_request_exception = False
+    response = client.post("/api/v1/searches/", {"text": "한강 뷰 카페"}, format="json")
+    assert response.status_code == 503, response.content
+    assert response.json()["error"]["code"] == "unavailable" and int(response["Retry-After"]) > 0
+    assert not SearchQuery.objects.exists()  # nothing half-done: the quota is counted before the write
+    assert client.get("/api/v1/feed/places/").status_code == 200  # reads that need no quota still work
+
+
+def test_a_page_that_needs_redis_while_it_is_down_is_the_503_page(production: Client, redis_down: None) -> None:
+    from tests.test_api_support import make_user
+
+    production.force_login(make_user("searcher"))
+    response = production.post("/search/", {"q": "quiet cafe"})
+    assert response.status_code == 503 and int(response["Retry-After"]) > 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
@@ -100,14 +101,27 @@ def database_unavailable(exc: BaseException | None) -> bool:
     return isinstance(exc, OperationalError | InterfaceError)
 
 
+def cache_unavailable(exc: BaseException | None) -> bool:
+    """Redis (the shared cache: LLM quotas) refused or dropped the connection: retry later."""
+    return isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError)
+
+
+def unavailable_message(exc: BaseException | None) -> str | None:
+    """The 503 message for an outage of a service the request needs; None for any other error."""
+    if database_unavailable(exc):
+        return "The database is not answering; try again in a few seconds."
+    if cache_unavailable(exc):
+        return "A service we depend on is not answering; try again in a few seconds."
+    return None
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     exc = _convert(exc)
     response = exception_handler(exc, context)
-    if response is None and database_unavailable(exc):
-        logger.warning("database unavailable: %s", exc)
-        response = Response(
-            error_body("unavailable", "The database is not answering; try again in a few seconds."), 503
-        )
+    outage = unavailable_message(exc) if response is None else None
+    if outage is not None:
+        logger.warning("service unavailable: %r", exc)
+        response = Response(error_body("unavailable", outage), 503)
         response["Retry-After"] = "5"
         return response
     if response is None:
