@@ -67,6 +67,26 @@ def test_coverage_is_the_share_of_the_catalogue_anyone_was_shown() -> None:
     assert coverage([], n_items=4) == 0.0
 
 
+def test_a_paired_difference_comes_with_an_interval_that_separates_a_real_gap_from_noise() -> None:
+    from recommender.evaluation.metrics import Accumulator
+    from recommender.evaluation.report import verdict
+
+    rng = np.random.default_rng(0)
+    acc = Accumulator((10,), n_items=100)
+    for _ in range(400):
+        base = rng.random()
+        acc.values.setdefault(("b", "all", "ndcg@10"), []).append(base)
+        acc.values.setdefault(("a", "all", "ndcg@10"), []).append(base + 0.05)  # always 0.05 better
+        acc.values.setdefault(("noise", "all", "ndcg@10"), []).append(base + rng.normal(0, 0.1))
+    diff, low, high = acc.difference("a", "b", "all", "ndcg@10")  # type: ignore[misc]
+    assert diff == pytest.approx(0.05) and low == pytest.approx(0.05) and high == pytest.approx(0.05)
+    assert verdict(low, high) == "wins"
+    diff, low, high = acc.difference("noise", "b", "all", "ndcg@10")  # type: ignore[misc]
+    assert low < 0 < high and verdict(low, high) == "tie" and high - low < 0.04  # ~4 standard errors
+    assert verdict(*acc.difference("b", "a", "all", "ndcg@10")[1:]) == "loses"  # type: ignore[index]
+    assert acc.difference("a", "missing", "all", "ndcg@10") is None
+
+
 # --- split -----------------------------------------------------------------------------------
 
 
@@ -338,6 +358,10 @@ def test_evaluate_command_ranks_a_foursquare_sample_and_writes_json_and_png(
     assert {"popularity", "location", "als", "hybrid"} <= set(report["results"])
     assert "content" not in report["results"]  # no text in Foursquare
     assert report["results"]["hybrid"]["all"]["users"] == 60
+    # The hybrid against every baseline, per slice, as a mean difference with its 95% interval.
+    diff, low, high = report["versus"]["slices"]["all"]["popularity"]["ndcg@10"]
+    assert report["versus"]["method"] == "hybrid" and low <= diff <= high
+    printed = capsys.readouterr().out
+    assert "[history 0]" in printed and "hybrid - strongest baseline (95% bootstrap)" in printed
     assert "full ranking" in report["protocol"]["ranking"]
     assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "[history 0]" in capsys.readouterr().out

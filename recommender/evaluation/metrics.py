@@ -91,6 +91,25 @@ class Accumulator:
                 self.values.setdefault((method, name, f"ndcg@{k}"), []).append(ndcg_at_k(ranked, relevant, k))
             self.lists.setdefault((method, name), []).append(ranked[:10])
 
+    def difference(
+        self, method: str, baseline: str, name: str, metric: str, *, resamples: int = 1000, seed: int = 0
+    ) -> tuple[float, float, float] | None:
+        """Mean per-user difference ``method - baseline`` on one slice and its 95% bootstrap interval.
+
+        Paired: both methods ranked the same users in the same order, so users are resampled
+        together and what varies is only which users the slice happened to hold. None when
+        either method has no values there.
+        """
+        a = self.values.get((method, name, metric))
+        b = self.values.get((baseline, name, metric))
+        if not a or not b or len(a) != len(b):
+            return None
+        diff = np.asarray(a) - np.asarray(b)
+        rng = np.random.default_rng(seed)
+        means = diff[rng.integers(0, len(diff), (resamples, len(diff)))].mean(axis=1)
+        low, high = np.percentile(means, [2.5, 97.5])
+        return float(diff.mean()), float(low), float(high)
+
     def summary(self) -> dict[str, dict[str, dict[str, float]]]:
         """method -> slice -> {"users": n, "recall@k": mean, "ndcg@k": mean, "coverage@10": share}."""
         out: dict[str, dict[str, dict[str, float]]] = {}

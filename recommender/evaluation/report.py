@@ -39,6 +39,7 @@ def format_table(report: dict[str, Any]) -> str:
         lines.append(f"{'method':<{name_width}}" + "".join(f"{m:>{width}}" for m in metrics))
         for method, row in rows:
             lines.append(f"{method:<{name_width}}" + "".join(_cell(row.get(m), width) for m in metrics))
+        lines.extend(_versus_line(report, name))
     if report.get("tuned"):
         lines.append("")
         lines.append(f"tuned blend (validation split of training): {report['tuned']['config']}")
@@ -48,6 +49,27 @@ def format_table(report: dict[str, Any]) -> str:
             )
     lines.append(f"wall time: {report['wall_seconds']} s")
     return "\n".join(lines)
+
+
+def verdict(low: float, high: float) -> str:
+    """A 95% interval of a difference: above 0 wins, below 0 loses, across 0 a tie."""
+    return "wins" if low > 0 else "loses" if high < 0 else "tie"
+
+
+def _versus_line(report: dict[str, Any], name: str) -> list[str]:
+    """The hybrid against the strongest baseline of each metric on this slice, with the interval."""
+    versus = report.get("versus") or {}
+    per_baseline = versus.get("slices", {}).get(name)
+    if not per_baseline:
+        return []
+    parts = []
+    for metric, label in (("recall@10", "R@10"), ("ndcg@10", "N@10")):
+        cells = [(baseline, c[metric]) for baseline, c in per_baseline.items() if metric in c]
+        if not cells:
+            continue
+        baseline, (diff, low, high) = min(cells, key=lambda cell: cell[1][0])
+        parts.append(f"{label} vs {baseline} {diff:+.4f} [{low:+.4f}, {high:+.4f}] {verdict(low, high)}")
+    return [f"{versus['method']} - strongest baseline (95% bootstrap): " + "; ".join(parts)] if parts else []
 
 
 def write_json(report: dict[str, Any], path: Path) -> None:
