@@ -131,7 +131,7 @@ def run(scale: str, on_step: Callable[[], None] | None = None) -> SuiteResult:
     result.check("recall@10 of the exact SQL scan", exact_recall, "higher", 0.999)
     result.info.update(
         vectors=size["vectors"],
-        index=f"hnsw m={index_params()[0]} ef_construction={index_params()[1]}",
+        index="hnsw m={} ef_construction={}".format(*index_params()),
         ef_search_for_095=ef95,
         ef_search_for_099=ef99,
         recall_by_ef_search={ef: round(r, 4) for ef, r in curve.items()},

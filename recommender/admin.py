@@ -78,8 +78,31 @@ class KeywordAdmin(admin.ModelAdmin[Keyword]):
         messages.success(request, f"Merged {merged} keywords into “{keywords[0].text}”.")
 
 
+class _RefreshesPersonsFeeds:
+    """A curator's edit or delete of a person's row refreshes that person's cached feeds.
+
+    Here, not as model signals: a delete signal on interactions would make every cascade (an
+    account or a place deleted) load each interaction row instead of one DELETE.
+    """
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)  # type: ignore[misc]
+        feed_cache.touch_person(obj.user_id)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        user_id = obj.user_id
+        super().delete_model(request, obj)  # type: ignore[misc]
+        feed_cache.touch_person(user_id)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        user_ids = set(queryset.values_list("user_id", flat=True))
+        super().delete_queryset(request, queryset)  # type: ignore[misc]
+        for user_id in user_ids:
+            feed_cache.touch_person(user_id)
+
+
 @admin.register(Interaction)
-class InteractionAdmin(admin.ModelAdmin[Interaction]):
+class InteractionAdmin(_RefreshesPersonsFeeds, admin.ModelAdmin[Interaction]):
     list_display = ("user", "kind", "place", "clip", "weight", "occurred_at", "source")
     list_filter = ("kind", "source")
     raw_id_fields = ("user", "place", "clip")
@@ -89,7 +112,7 @@ class InteractionAdmin(admin.ModelAdmin[Interaction]):
 
 
 @admin.register(SearchQuery)
-class SearchQueryAdmin(admin.ModelAdmin[SearchQuery]):
+class SearchQueryAdmin(_RefreshesPersonsFeeds, admin.ModelAdmin[SearchQuery]):
     list_display = ("text", "intent", "language", "created_at", "extraction_error")
     list_filter = ("intent", "language", "source")
     search_fields = ("text",)

@@ -20,8 +20,5 @@ class RecommenderConfig(AppConfig):
         for label in feed_cache.CATALOGUE_MODELS:
             for signal in (post_save, post_delete):
                 signal.connect(feed_cache.catalogue_saved, sender=label, dispatch_uid=f"feed_cache.{label}.{signal}")
-        for label in feed_cache.PERSON_MODELS:
-            for signal in (post_save, post_delete):
-                signal.connect(feed_cache.person_row_saved, sender=label, dispatch_uid=f"feed_cache.{label}.{signal}")
         connection_created.connect(register_pgvector, dispatch_uid="recommender.register_pgvector")
         post_migrate.connect(register_pgvector_after_migrate, sender=self, dispatch_uid="recommender.pgvector_migrate")

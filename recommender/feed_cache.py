@@ -18,7 +18,7 @@ opening hours passing, bulk imports) reaches a cached feed within ``FEED_CACHE_S
 Tokens are replaced after commit: a request that reads the new token can only see committed
 data, and one that computed from older data stored it under a token nobody reads any more.
 A per-process memory cache cannot share tokens between processes, so without ``CACHE_URL``
-feeds are not cached at all. A cache outage never fails a request: the feed is computed.
+feeds are not cached at all. A Redis outage never fails a request: the feed is computed.
 """
 
 from __future__ import annotations
@@ -28,11 +28,14 @@ import json
 import logging
 import secrets
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.utils.translation import get_language
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -62,7 +65,7 @@ def _replace_after_commit(key: str) -> None:
     def replace() -> None:
         try:
             cache.set(key, secrets.token_hex(8), timeout=TOKEN_SECONDS)
-        except Exception:  # redis-py raises several types; the entry still expires in time
+        except redis.RedisError:  # the entries it should have made stale still expire in time
             logger.warning(
                 "feed cache: could not replace %s; cached feeds expire within %ss",
                 key,
@@ -109,7 +112,7 @@ def cached(user_id: int | None, request: dict[str, Any], compute: Callable[[], T
                 cache.add(token_key, secrets.token_hex(8), timeout=TOKEN_SECONDS)
                 token = cache.get(token_key)
             tokens.append(str(token))
-    except Exception:
+    except redis.RedisError:
         logger.warning("feed cache unavailable; computing the feed", exc_info=True)
         return compute(), False
     entry = found.get(key)
@@ -118,7 +121,7 @@ def cached(user_id: int | None, request: dict[str, Any], compute: Callable[[], T
     value = compute()
     try:
         cache.set(key, (tokens, value), timeout=settings.FEED_CACHE_SECONDS)
-    except Exception:
+    except redis.RedisError:
         logger.warning("feed cache: could not store a feed", exc_info=True)
     return value, False
 
@@ -128,11 +131,7 @@ def cached_recommend(user: AbstractBaseUser | AnonymousUser | None, request: Fee
 
     The entry holds the feed's items without their raw embedding bytes, which only ranking uses.
     """
-    from dataclasses import asdict
-
-    from django.utils.translation import get_language
-
-    from recommender.feeds import recommend
+    from recommender.feeds import recommend  # feeds -> training -> this module: imported late
 
     def compute() -> Feed:
         feed = recommend(user, request)
@@ -150,10 +149,4 @@ def catalogue_saved(sender: type, **kwargs: Any) -> None:
     touch_catalogue()
 
 
-def person_row_saved(sender: type, instance: Any, **kwargs: Any) -> None:
-    """Signal receiver: one of a person's rows saved or deleted outside the write functions (the admin)."""
-    touch_person(getattr(instance, "user_id", None))
-
-
 CATALOGUE_MODELS = ("places.Place", "clips.Clip", "recommender.Keyword")
-PERSON_MODELS = ("recommender.Interaction", "recommender.SearchQuery")

@@ -177,8 +177,7 @@ def mute_keyword(user: User, keyword_id: int) -> bool:
         return False
     with transaction.atomic():
         MutedKeyword.objects.get_or_create(user=user, keyword_id=keyword_id)
-        refresh_interest_vector(user.pk)
-        feed_cache.touch_person(user.pk)
+        refresh_interest_vector(user.pk)  # also refreshes the person's cached feeds
     return True
 
 
@@ -188,7 +187,6 @@ def unmute_keyword(user: User, keyword_id: int) -> bool:
         deleted, _ = MutedKeyword.objects.filter(user=user, keyword_id=keyword_id).delete()
         if deleted:
             refresh_interest_vector(user.pk)
-            feed_cache.touch_person(user.pk)
     return bool(deleted)
 
 
@@ -218,9 +216,8 @@ def start_with_interests(user: User, keyword_ids: list[int], text: str = "") -> 
         vectors.extend(np.asarray(v, dtype=np.float64) for v in matches.values_list("embedding", flat=True)[:16])
     with transaction.atomic():
         searches = [record_search(user, t) for t in texts]
-        for search in searches:
+        for search in searches:  # each recorded search refreshes the person's cached feeds
             enqueue_on_commit(EXTRACT_QUERY, search.pk)
-        feed_cache.touch_person(user.pk)
         if vectors:
             mean = np.mean(vectors, axis=0)
             norm = float(np.linalg.norm(mean))
@@ -243,7 +240,6 @@ def delete_account(user: User) -> None:
         for token in OutstandingToken.objects.filter(user=user):
             BlacklistedToken.objects.get_or_create(token=token)
         reviewed = set(Review.objects.filter(user=user).values_list("place_id", flat=True))
-        feed_cache.touch_person(user.pk)
         user.delete()
         for place_id in reviewed:
             refresh_place_keywords(place_id)

@@ -365,3 +365,15 @@ def test_evaluate_command_ranks_a_foursquare_sample_and_writes_json_and_png(
     assert "[history 0]" in printed and "hybrid - strongest baseline (95% bootstrap)" in printed
     assert "full ranking" in report["protocol"]["ranking"]
     assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_evaluate_command_says_what_is_wrong_with_the_dataset_it_was_given(tmp_path: Path) -> None:
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="needs --path"):
+        call_command("evaluate", "generic")
+    with pytest.raises(CommandError, match="dataset folder not found"):
+        call_command("evaluate", "generic", "--path", str(tmp_path / "missing"))
+    (tmp_path / "items.csv").write_text("item_id,name\n1,a\n")  # no interactions.csv
+    with pytest.raises(CommandError, match="cannot read generic"):
+        call_command("evaluate", "generic", "--path", str(tmp_path))

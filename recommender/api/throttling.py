@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
 
@@ -24,7 +25,7 @@ class _LiveRates:
     def allow_request(self, request: Any, view: Any) -> bool:
         try:
             return bool(super().allow_request(request, view))  # type: ignore[misc]
-        except Exception:  # redis-py raises several types on an outage
+        except redis.RedisError:
             logger.warning("throttle counters unavailable; letting the request through", exc_info=True)
             return True
 

@@ -16,10 +16,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from recommender.evaluation import EvalOptions, cached_embedder, evaluate, finetune
-from recommender.evaluation.datasets import DATASETS, DEFAULT_FOLDERS, DEFAULT_TEXT_MODEL, load
+from recommender.evaluation.datasets import DEFAULT_TEXT_MODEL
 from recommender.evaluation.methods import lightfm_available
 from recommender.evaluation.report import format_table, write_json, write_png
-from recommender.models import DEFAULT_KIND_WEIGHTS
+from recommender.management.dataset_options import add_dataset_arguments, load_dataset
 from recommender.ranking.als import ALSParams
 
 NO_MODEL = "none"
@@ -55,8 +55,7 @@ class Command(BaseCommand):
     help = "Evaluate popularity, location, ALS, content and the hybrid on a dataset (full ranking)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("dataset", choices=DATASETS)
-        parser.add_argument("--path", type=Path, help="dataset folder (default ../shared/data/<folder>)")
+        add_dataset_arguments(parser)
         parser.add_argument("--sample-users", type=int, default=1000, help="test users to rank (0 = all)")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--k", default="10,20", help="cut-offs, e.g. 10,20")
@@ -80,18 +79,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         name: str = options["dataset"]
-        if name == "generic" and options["path"] is None:
-            raise CommandError("the generic format needs --path FOLDER (interactions.csv + items.csv)")
-        folder: Path = options["path"] or Path(settings.BASE_DIR).parent / "shared" / "data" / DEFAULT_FOLDERS[name]
-        if not folder.is_dir():
-            raise CommandError(f"dataset folder not found: {folder}")
-        try:
-            weights = {str(k): v for k, v in DEFAULT_KIND_WEIGHTS.items()}
-            dataset = load(name, folder, weights, naver_only_cafes=options["naver_only_cafes"])
-        except (OSError, KeyError, ValueError) as exc:
-            raise CommandError(f"cannot read {name} from {folder}: {exc!r}") from exc
-        if not len(dataset.users):
-            raise CommandError(f"{folder}: no interactions")
+        dataset, folder = load_dataset(options, naver_only_cafes=options["naver_only_cafes"])
 
         model_name = options["embedding_model"] or DEFAULT_TEXT_MODEL[name]
         embed = None

