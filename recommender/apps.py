@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 from django.db.backends.signals import connection_created
 from django.db.models.signals import post_delete, post_migrate, post_save
 
@@ -20,5 +21,9 @@ class RecommenderConfig(AppConfig):
         for label in feed_cache.CATALOGUE_MODELS:
             for signal in (post_save, post_delete):
                 signal.connect(feed_cache.catalogue_saved, sender=label, dispatch_uid=f"feed_cache.{label}.{signal}")
+        # The feed endpoints trust the access token on a cache hit: a changed or deleted account
+        # must miss (recommender/api/authentication.py).
+        for signal in (post_save, post_delete):
+            signal.connect(feed_cache.person_saved, sender=settings.AUTH_USER_MODEL, dispatch_uid=f"feed.{signal}")
         connection_created.connect(register_pgvector, dispatch_uid="recommender.register_pgvector")
         post_migrate.connect(register_pgvector_after_migrate, sender=self, dispatch_uid="recommender.pgvector_migrate")

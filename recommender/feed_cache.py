@@ -8,7 +8,8 @@ once they commit:
 
 - **the person's** (``touch_person``): an interaction, a search, a muted or chosen interest, and
   the worker's refresh of their interest vector, a curator's edit of their interactions or
-  searches in the admin. "What I just did shows in my next feed" holds exactly, not after a delay.
+  searches in the admin, the account itself saved or deleted. "What I just did shows in my next
+  feed" holds exactly, not after a delay.
 - **the catalogue's** (``touch_catalogue``): a published or rolled-back model, a curator rule,
   a place, clip or keyword edited, hidden or shown by a curator.
 
@@ -150,3 +151,13 @@ def catalogue_saved(sender: type, **kwargs: Any) -> None:
 
 
 CATALOGUE_MODELS = ("places.Place", "clips.Clip", "recommender.Keyword")
+
+
+def person_saved(sender: type, instance: Any, **kwargs: Any) -> None:
+    """Signal receiver: an account saved or deleted (deactivated, signed in, gone).
+
+    The feed endpoints serve a cached feed on the access token alone
+    (``recommender.api.authentication``); a new token for the person makes their next request
+    compute, which reads the account and refuses one that is gone or inactive.
+    """
+    touch_person(instance.pk)

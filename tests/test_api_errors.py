@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -62,6 +64,12 @@ def test_the_schema_describes_every_api_endpoint() -> None:
     assert {"lat", "lon", "radius_km", "limit", "open_now", "explain"} <= feed_params
     assert "400" in schema["paths"]["/api/v1/places/"]["get"]["responses"]
     assert "jwtAuth" in schema["components"]["securitySchemes"]
+    assert {"jwtAuth": []} in schema["paths"]["/api/v1/feed/places/"]["get"]["security"]
+
+
+def test_the_schema_is_generated_without_warnings(tmp_path: Path) -> None:
+    call_command("spectacular", "--fail-on-warn", "--validate", "--file", str(tmp_path / "schema.yml"))
+    assert (tmp_path / "schema.yml").read_text().startswith("openapi:")
 
 
 def test_swagger_ui_is_served_from_local_assets_not_a_cdn() -> None:

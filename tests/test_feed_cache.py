@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 import redis
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pytest_django.fixtures import Settings
 
@@ -240,3 +241,28 @@ def test_a_curator_editing_a_persons_interaction_in_the_admin_refreshes_their_fe
     assert response.status_code == 302
     after = feed.get(FEED)
     assert after["X-Feed-Cache"] == "miss" and "p0" in names(after)
+
+
+def test_a_cached_feed_is_served_on_the_access_token_alone(alice: User, catalogue: list[Any]) -> None:
+    client = client_for(alice)
+    assert client.get(FEED)["X-Feed-Cache"] == "miss"
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(FEED)
+    assert again["X-Feed-Cache"] == "hit" and names(again) == ["p0", "p1", "p2", "p3"]
+    assert [q["sql"] for q in queries.captured_queries] == []  # not even the account row
+
+
+@pytest.mark.parametrize("change", ["deleted", "deactivated"])
+def test_a_gone_or_inactive_account_gets_401_even_with_a_cached_feed(
+    alice: User, catalogue: list[Any], change: str
+) -> None:
+    client = client_for(alice)
+    assert client.get(FEED)["X-Feed-Cache"] == "miss"
+    if change == "deleted":
+        services.delete_account(alice)
+    else:
+        alice.is_active = False
+        alice.save(update_fields=["is_active"])
+    refused = client.get(FEED)
+    assert refused.status_code == 401, refused.content
+    assert refused.json()["error"]["code"] == {"deleted": "user_not_found", "deactivated": "user_inactive"}[change]
