@@ -21,8 +21,7 @@ from bench import data
 from bench.harness import SuiteResult, interleave_many
 from recommender.models import ItemKind, ModelVersion
 from recommender.ranking.als import ALSParams, FactorModel, fit_als
-from recommender.ranking.matrix import build_matrix
-from recommender.training import default_params, interaction_arrays, publish, train_model
+from recommender.training import default_params, interaction_matrix, publish, train_model
 
 SCALES = {
     "smoke": {"users": 1_000, "items": 300, "interactions": 20_000, "repetitions": 5, "iterations": 3},
@@ -85,8 +84,7 @@ def run(scale: str, on_step: Callable[[], None] | None = None) -> SuiteResult:
     # on 2 shared cores, too long for 15 interleaved fits. Fewer iterations make the retrain ratio
     # stricter (its fixed costs weigh more against a shorter fit).
     params = replace(default_params(), iterations=SCALES[scale]["iterations"] or default_params().iterations)
-    user_ids, item_ids, weights = interaction_arrays(ItemKind.PLACE)
-    matrix, users, items = build_matrix(user_ids, item_ids, weights)
+    matrix, users, items = interaction_matrix(ItemKind.PLACE)
     reps = SCALES[scale]["repetitions"]
     versions: list[ModelVersion] = []
     raw_models: list[Any] = []
@@ -121,7 +119,7 @@ def run(scale: str, on_step: Callable[[], None] | None = None) -> SuiteResult:
     )
     result.check("recall@10 project/raw", project_recall / raw_recall if raw_recall else 0.0, "higher", 0.99)
     result.info.update(
-        interactions=len(user_ids),
+        interactions=len(generated.users),
         matrix=f"{matrix.shape[0]} users x {matrix.shape[1]} items, nnz {matrix.nnz}",
         params=asdict(params),
         recall_at_10={"project": round(project_recall, 4), "raw": round(raw_recall, 4)},

@@ -31,8 +31,7 @@ from django.conf import settings
 from bench import als, data
 from bench.harness import Comparison, SuiteResult
 from recommender.models import ItemKind
-from recommender.ranking.matrix import build_matrix
-from recommender.training import interaction_arrays
+from recommender.training import interaction_matrix
 
 ROOT = Path(__file__).resolve().parent.parent
 SCALES = {"smoke": {"repetitions": 5}, "full": {"repetitions": 5}}
@@ -61,7 +60,7 @@ def run(scale: str, on_step: Callable[[], None] | None = None) -> SuiteResult:
     result = SuiteResult("memory", scale)
     als.ensure_live_model(scale)
     reps = SCALES[scale]["repetitions"]
-    matrix, _, _ = build_matrix(*interaction_arrays(ItemKind.PLACE))
+    matrix, _, _ = interaction_matrix(ItemKind.PLACE)
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as tmp:
         npz = str(Path(tmp) / "matrix.npz")
         sp.save_npz(npz, matrix, compressed=False)

@@ -48,8 +48,7 @@ def probe() -> dict[str, Any]:
 
     from recommender import feeds  # noqa: F401  (what a web process imports)
     from recommender.models import ItemKind
-    from recommender.ranking.matrix import build_matrix
-    from recommender.training import interaction_arrays, live_model, train_model
+    from recommender.training import interaction_matrix, live_model, train_model
 
     connection.ensure_connection()
     idle = _maxrss()
@@ -65,7 +64,7 @@ def probe() -> dict[str, Any]:
     train_peak = _maxrss()
     (settings.MODEL_ARTIFACTS_DIR / row.artifact).unlink(missing_ok=True)
     row.delete()
-    matrix, _, _ = build_matrix(*interaction_arrays(ItemKind.PLACE))
+    matrix, _, _ = interaction_matrix(ItemKind.PLACE)
     return {
         "idle": idle,
         "serve_growth": serve_growth,

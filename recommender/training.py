@@ -7,6 +7,7 @@ every process picks it up on its next request.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import threading
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
+import scipy.sparse as sp
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -28,7 +30,7 @@ from recommender import feed_cache
 from recommender.models import ItemKind, ModelVersion
 from recommender.ranking.als import ALSParams, FactorModel, ModelFileError, fit_als
 from recommender.ranking.coldstart import AttributeMap, fit_attribute_map
-from recommender.ranking.matrix import build_matrix
+from recommender.ranking.matrix import IdIndex, MatrixBuilder
 
 logger = logging.getLogger(__name__)
 
@@ -40,56 +42,77 @@ class NotEnoughData(Exception):
 
 
 _COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"  # PostgreSQL's binary COPY header (parse_binary_vectors)
-INTERACTION_CHUNK_IDS = 100_000  # interaction ids per query: at most 2.4 MB of packed columns each
+INTERACTION_CHUNK_ROWS = 100_000  # interactions per query, roughly: at most 2.4 MB of packed columns each
 
 
-def interaction_arrays(
-    kind: str, *, chunk_ids: int = INTERACTION_CHUNK_IDS
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(user ids, item ids, weights) of every interaction with items of ``kind``.
+def interaction_matrix(
+    kind: str, *, chunk_rows: int = INTERACTION_CHUNK_ROWS
+) -> tuple[sp.csr_matrix, IdIndex, IdIndex]:
+    """The user × item matrix of every interaction with items of ``kind`` (see ``build_matrix``)."""
+    built = _read_interaction_matrix(kind, chunk_rows)
+    release_free_memory()  # the chunks' buffers, freed on return: the fit's peak need not stack on them
+    return built
 
-    PostgreSQL packs each column of a range of ids into one bytea (``string_agg`` of
-    ``int8send``/``float8send``: big-endian, 8 bytes a value), which numpy reads with one
-    ``frombuffer``: no Python object per row, one round trip per ``chunk_ids`` ids. (A binary
-    COPY arrives as one message per row: 1M rows cost 14 s of per-row Python, this ~0.4 s.)
-    The three aggregates of one query see the rows in one order, so the columns stay aligned.
-    Peak memory: the arrays (20 bytes a row) plus one chunk. Rows written after the first
-    count are read if their ids fall in the range counted.
+
+def _read_interaction_matrix(kind: str, chunk_rows: int) -> tuple[sp.csr_matrix, IdIndex, IdIndex]:
+    """PostgreSQL sums the event weights per (user, item) for one range of user ids at a time and
+    packs each column of the totals into one bytea (``string_agg`` of ``int8send``/
+    ``float8send``: big-endian, 8 bytes a value), which numpy reads with one ``frombuffer``: no
+    Python object per row, one round trip per ~``chunk_rows`` events (a binary COPY arrives as
+    one message per row: 1M rows cost 14 s of per-row Python). The three aggregates of one query
+    see the rows in one order, so the columns stay aligned. The matrix is assembled as the
+    chunks arrive (``MatrixBuilder``): this process holds the CSR arrays and one chunk, never
+    every event. Rows written after the first count are read if their users fall in the range
+    counted.
     """
     column = ITEM_COLUMN[ItemKind(kind)]
     where = f"FROM recommender_interaction WHERE {column} IS NOT NULL"
-    packed = (
-        f"SELECT string_agg(int8send(user_id::int8), ''), string_agg(int8send({column}::int8), ''), "
-        f"string_agg(float8send(weight::float8), '') {where} AND id >= %s AND id < %s"
+    # ``column`` comes from ITEM_COLUMN, never from input.
+    totals = (
+        "SELECT string_agg(int8send(user_id::int8), ''), string_agg(int8send(item::int8), ''), "  # noqa: S608
+        f"string_agg(float8send(total::float8), '') FROM (SELECT user_id, {column} AS item, sum(weight) AS total "
+        f"{where} AND user_id >= %s AND user_id < %s GROUP BY user_id, {column}) totals"
     )
     with connection.cursor() as counting:
-        counting.execute(f"SELECT count(*), min(id), max(id) {where}")
+        counting.execute(f"SELECT count(*), min(user_id), max(user_id) {where}")
         expected, low, high = counting.fetchone()
     # A server-side-binding cursor, for results in binary: Django's client-side cursors receive
     # bytea as hex text, twice the bytes, decoded in Python.
     with psycopg.Cursor(connection.connection) as cursor:
-        users: np.ndarray = np.empty(expected, np.int64)
-        items: np.ndarray = np.empty(expected, np.int64)
-        weights: np.ndarray = np.empty(expected, np.float32)
-        filled = 0
-        for start in range(low, high + 1, chunk_ids) if expected else ():
-            cursor.execute(packed, [start, start + chunk_ids], binary=True)
+        cursor.execute(
+            f"SELECT string_agg(int8send(item), '') FROM (SELECT DISTINCT {column}::int8 AS item {where}) ids",  # noqa: S608
+            binary=True,
+        )
+        packed_items = cursor.fetchone()[0] or b""  # type: ignore[index]
+        builder = MatrixBuilder(IdIndex.from_ids(np.frombuffer(packed_items, ">i8")), expected)
+        step = max(1, -(-(high - low + 1) * chunk_rows // expected)) if expected else 1
+        for start in range(low, high + 1, step) if expected else ():
+            cursor.execute(totals, [start, start + step], binary=True)
             row = cursor.fetchone()
             assert row is not None  # an aggregate without GROUP BY always returns one row
             u, i, w = row
-            if u is None:  # no rows in this range
+            if u is None:  # no users in this range
                 continue
-            n = len(u) // 8
-            if len(i) != 8 * n or len(w) != 8 * n:
+            if not len(u) == len(i) == len(w):
                 raise ValueError("packed interaction columns differ in length")
-            if filled + n > len(users):  # rows added since the count
-                size = max(filled + n, int(len(users) * 1.5))
-                users, items, weights = np.resize(users, size), np.resize(items, size), np.resize(weights, size)
-            users[filled : filled + n] = np.frombuffer(u, ">i8")
-            items[filled : filled + n] = np.frombuffer(i, ">i8")
-            weights[filled : filled + n] = np.frombuffer(w, ">f8")
-            filled += n
-    return users[:filled], items[:filled], weights[:filled]
+            builder.add(
+                np.frombuffer(u, ">i8").astype(np.int64),
+                np.frombuffer(i, ">i8").astype(np.int64),
+                np.frombuffer(w, ">f8").astype(np.float32),
+            )
+    return builder.finish()
+
+
+def release_free_memory() -> None:
+    """Hand memory freed inside the C heap back to the system (glibc ``malloc_trim``; a no-op elsewhere).
+
+    The chunks above are freed, but glibc keeps the pages (about 9 MiB at 1M interactions), and
+    the fit's own peak would stack on top of them.
+    """
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def measured_similarity_floor(kind: str, sample: int = 5000) -> float:
@@ -152,11 +175,13 @@ def parse_binary_vectors(chunks: Iterable[bytes], dimensions: int) -> tuple[np.n
         [("fields", ">i2"), ("len_id", ">i4"), ("id", ">i8"), ("len_v", ">i4"), ("dim", ">i2"),
          ("unused", ">i2"), ("v", ">f4", (dimensions,))]
     )  # fmt: skip
-    data = b"".join(chunks)
+    data = bytearray()
+    for chunk in chunks:  # one growing buffer, not a list of every chunk and then their join
+        data += chunk
     if not data.startswith(_COPY_SIGNATURE) or len(data) < 21:
         raise ValueError("unexpected COPY header")
     start = 19 + int.from_bytes(data[15:19], "big")
-    body = data[start:-2]
+    body = memoryview(data)[start:-2]
     if data[-2:] != b"\xff\xff" or len(body) % row.itemsize:
         raise ValueError("COPY rows are not (int8, vector) of the expected size")
     block = np.frombuffer(body, dtype=row)
@@ -182,8 +207,7 @@ def train_model(kind: str, params: ALSParams | None = None, *, publish_it: bool 
     """Train ALS on all interactions of ``kind``, save the artifact, record it, optionally go live."""
     params = params or default_params()
     started = time.perf_counter()
-    user_ids, item_ids, weights = interaction_arrays(kind)
-    matrix, users, items = build_matrix(user_ids, item_ids, weights)
+    matrix, users, items = interaction_matrix(kind)
     if matrix.nnz == 0:
         raise NotEnoughData(f"no positive {kind} interactions to train on")
     version = f"{kind}-{timezone.now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
@@ -191,7 +215,7 @@ def train_model(kind: str, params: ALSParams | None = None, *, publish_it: bool 
     interactions = int(matrix.nnz)
     # The inputs go before the map is fitted: its few MiB (embeddings, BLAS buffers) then fit under
     # the peak that reading and fitting already reached instead of adding to it.
-    del user_ids, item_ids, weights, matrix
+    del matrix
     model.meta["similarity_floor"] = measured_similarity_floor(kind)
     mapping = fitted_attribute_map(kind, model)
     if mapping is not None:
@@ -284,8 +308,7 @@ def holdout_metrics(
     Costs a second fit, so the scheduled task runs it after publishing, off the request path.
     """
     params = params or default_params()
-    user_ids, item_ids, weights = interaction_arrays(kind)
-    matrix, user_index, item_index = build_matrix(user_ids, item_ids, weights)
+    matrix, user_index, item_index = interaction_matrix(kind)
     counts = np.diff(matrix.indptr)
     eligible = np.flatnonzero(counts >= 3)
     if len(eligible) == 0:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from recommender.ranking import coldstart
 from recommender.ranking.als import ALSParams, FactorModel, ModelFileError, fit_als
 from recommender.ranking.blend import SOURCES, BlendConfig, Candidates, blend
 from recommender.ranking.coldstart import AttributeMap, fit_attribute_map
@@ -33,6 +34,22 @@ def test_the_map_recovers_a_linear_relation_and_predicts_unseen_items() -> None:
     assert mapping is not None
     predicted = mapping.predict(vectors[150:])
     assert np.allclose(predicted, factors[150:], atol=1e-3)
+
+
+def test_the_map_is_the_weighted_ridge_solution_whatever_the_block_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    vectors, factors, _ = linear_catalogue(n=300, d=6, k=2, seed=4)
+    factors += np.random.default_rng(5).normal(scale=0.3, size=factors.shape)  # not exactly linear
+    support = np.random.default_rng(6).integers(0, 40, len(vectors))
+    keep = support >= 2
+    x = np.hstack([vectors[keep], np.ones((int(keep.sum()), 1))])
+    w = np.log1p(support[keep])[:, None]
+    penalty = np.eye(7)
+    penalty[-1, -1] = 0.0
+    expected = np.linalg.solve(x.T @ (w * x) + penalty, x.T @ (w * factors[keep]))  # in one piece
+    for block in (7, 64, 10_000):
+        monkeypatch.setattr(coldstart, "GRAM_BLOCK_ROWS", block)
+        mapping = fit_attribute_map(vectors.astype(np.float32), factors, support)
+        assert mapping is not None and np.allclose(mapping.weights, expected, atol=1e-5), block
 
 
 def test_items_without_enough_support_do_not_teach_the_map() -> None:

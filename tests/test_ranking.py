@@ -13,7 +13,7 @@ from recommender.ranking.blend import SOURCES, BlendConfig, Candidates, blend
 from recommender.ranking.diversity import mmr
 from recommender.ranking.explain import closest, top_parts
 from recommender.ranking.geo import distance_decay, haversine_km, weighted_centre
-from recommender.ranking.matrix import IdIndex, build_matrix
+from recommender.ranking.matrix import IdIndex, MatrixBuilder, build_matrix
 
 
 def checkerboard(users: int = 40, items: int = 30) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -47,6 +47,44 @@ def test_matrix_sums_repeated_events_and_drops_net_negative_pairs() -> None:
     assert dense[users.positions([1])[0], items.positions([7])[0]] == 5.0
     assert dense[users.positions([1])[0], items.positions([8])[0]] == 0.0  # skip/dislike outweighed
     assert matrix.nnz == 3
+
+
+def per_pair_totals(users: np.ndarray, items: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, ...]:
+    """What the database's GROUP BY (user, item) sends: one total per pair, in no particular order."""
+    pairs, inverse = np.unique(np.stack([users, items], axis=1), axis=0, return_inverse=True)
+    totals = np.bincount(inverse.ravel(), weights=weights)
+    order = np.random.default_rng(3).permutation(len(pairs))
+    return pairs[order, 0], pairs[order, 1], totals[order]
+
+
+@pytest.mark.parametrize("chunks", [1, 3, 7])
+def test_the_matrix_built_from_chunks_of_totals_is_the_matrix_of_the_events(chunks: int) -> None:
+    rng = np.random.default_rng(2)
+    users, items = rng.integers(100, 130, 400), rng.integers(1, 25, 400)
+    weights = rng.choice([1.0, 3.0, -1.0, -4.0], 400)  # some pairs net negative: kept out, their users kept in
+    expected, expected_users, expected_items = build_matrix(users, items, weights)
+    u, i, t = per_pair_totals(users, items, weights)
+    builder = MatrixBuilder(IdIndex.from_ids(items), capacity=10)  # too small: it grows
+    for part in np.array_split(np.arange(100, 131), chunks):  # ascending, disjoint ranges of users
+        inside = (u >= part[0]) & (u <= part[-1])
+        builder.add(u[inside], i[inside], t[inside].astype(np.float32))
+
+    matrix, built_users, built_items = builder.finish()
+
+    assert built_users.ids.tolist() == expected_users.ids.tolist()
+    assert built_items.ids.tolist() == expected_items.ids.tolist()
+    assert matrix.has_sorted_indices and matrix.indices.dtype == np.int32 and matrix.data.dtype == np.float32
+    assert (matrix != expected).nnz == 0 and matrix.nnz == expected.nnz
+
+
+def test_the_chunked_builder_drops_unknown_items_and_refuses_users_out_of_order() -> None:
+    builder = MatrixBuilder(IdIndex.from_ids([7, 8]), capacity=4)
+    builder.add(np.array([1, 2, 2]), np.array([7, 9, 8]), np.array([1.0, 5.0, 2.0], dtype=np.float32))
+    with pytest.raises(ValueError, match="ascending"):
+        builder.add(np.array([2]), np.array([7]), np.array([1.0], dtype=np.float32))
+    matrix, users, items = builder.finish()
+    assert matrix.toarray().tolist() == [[1.0, 0.0], [0.0, 2.0]] and users.ids.tolist() == [1, 2]
+    assert items.ids.tolist() == [7, 8]
 
 
 def test_als_recommends_the_users_own_side_of_the_checkerboard(model: FactorModel) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from recommender.models import Interaction, InteractionKind, ModelVersion
 from recommender.ranking.als import ALSParams, fit_als
 from recommender.ranking.coldstart import fit_attribute_map
 from recommender.ranking.matrix import build_matrix
-from recommender.training import fitted_attribute_map, interaction_arrays, parse_binary_vectors
+from recommender.training import fitted_attribute_map, interaction_matrix, parse_binary_vectors
 from tests.factories import ClipFactory, InteractionFactory, PlaceFactory, UserFactory
 from workers.tasks import train_models
 
@@ -103,42 +104,39 @@ def test_the_scheduled_training_records_held_out_figures_on_the_version() -> Non
     assert metrics["users"] == 6 and 0 <= metrics["als_recall@10"] <= 1
 
 
-def test_interaction_arrays_read_every_row_exactly_as_stored() -> None:
-    from recommender.training import interaction_arrays
+def matrix_of_stored_rows(kind_column: str) -> tuple[Any, Any, Any]:
+    """``build_matrix`` over every interaction row, read one by one through the ORM."""
+    stored = Interaction.objects.filter(**{f"{kind_column}__isnull": False})
+    rows = list(stored.values_list("user_id", kind_column, "weight"))
+    users, items, weights = (np.array(column) for column in zip(*rows, strict=True))
+    return build_matrix(users, items, weights.astype(np.float32))
 
+
+@pytest.mark.parametrize("chunk_rows", [1, 7, 64, 10_000])
+def test_the_training_matrix_sums_every_stored_event_whatever_the_chunk_size(chunk_rows: int) -> None:
     places = [PlaceFactory() for _ in range(7)]
-    for n in range(300):  # more than one network chunk of rows
-        InteractionFactory(user=UserFactory(username=f"reader{n % 40}"), place=places[n % 7], weight=0.25 + n)
-    InteractionFactory(clip=ClipFactory(), place=None)  # a clip interaction: not read for places
-
-    users, items, weights = interaction_arrays("place")
-
-    expected = sorted(Interaction.objects.filter(place__isnull=False).values_list("user_id", "place_id", "weight"))
-    got = sorted(zip(users.tolist(), items.tolist(), weights.astype(float).tolist(), strict=True))
-    assert got == [(u, i, pytest.approx(w)) for u, i, w in expected]
-    assert users.dtype == np.int64 and weights.dtype == np.float32
-
-
-@pytest.mark.parametrize("chunk_ids", [1, 7, 64, 10_000])
-def test_interaction_arrays_are_the_same_whatever_the_chunk_size(chunk_ids: int) -> None:
-    places = [PlaceFactory() for _ in range(3)]
+    people = [UserFactory() for _ in range(40)]
     made = [
-        InteractionFactory(user=UserFactory(username=f"chunk{n % 9}"), place=places[n % 3], weight=n - 20.5)
-        for n in range(60)
+        # some pairs net negative
+        InteractionFactory(user=people[(n * 7) % 40], place=places[n % 7], weight=(n % 5) - 1.5)
+        for n in range(300)
     ]
-    Interaction.objects.filter(pk__in=[i.pk for i in made[10:30]]).delete()  # a gap wider than some chunks
-    expected = sorted(Interaction.objects.filter(place__isnull=False).values_list("user_id", "place_id", "weight"))
+    gone = [person.pk for person in people[10:25]]
+    Interaction.objects.filter(user_id__in=gone).delete()  # a gap in user ids wider than some chunks
+    InteractionFactory(clip=ClipFactory(), place=None, user=people[0])  # a clip interaction: not read for places
+    expected, expected_users, expected_items = matrix_of_stored_rows("place")
+    assert len(made) == 300 and expected.nnz > 0
 
-    users, items, weights = interaction_arrays("place", chunk_ids=chunk_ids)
+    matrix, users, items = interaction_matrix("place", chunk_rows=chunk_rows)
 
-    got = sorted(zip(users.tolist(), items.tolist(), weights.astype(float).tolist(), strict=True))
-    assert got == [(u, i, pytest.approx(w)) for u, i, w in expected] and len(got) == 40
+    assert users.ids.tolist() == expected_users.ids.tolist() and items.ids.tolist() == expected_items.ids.tolist()
+    assert matrix.shape == expected.shape and np.allclose(matrix.toarray(), expected.toarray())
 
 
-def test_interaction_arrays_of_a_kind_with_no_rows_are_empty() -> None:
+def test_the_training_matrix_of_a_kind_with_no_rows_is_empty() -> None:
     InteractionFactory(place=PlaceFactory())
-    users, items, weights = interaction_arrays("clip")
-    assert (len(users), len(items), len(weights)) == (0, 0, 0) and users.dtype == np.int64
+    matrix, users, items = interaction_matrix("clip")
+    assert matrix.shape == (0, 0) and matrix.nnz == 0 and len(users) == len(items) == 0
 
 
 def test_the_text_map_is_fitted_on_the_embeddings_exactly_as_stored() -> None:
@@ -148,7 +146,7 @@ def test_the_text_map_is_fitted_on_the_embeddings_exactly_as_stored() -> None:
     for n, user in enumerate(UserFactory() for _ in range(12)):
         for place in [*places[n % 3 :: 2], unembedded]:
             InteractionFactory(user=user, place=place, kind=InteractionKind.LIKE)
-    matrix, users, items = build_matrix(*interaction_arrays("place"))
+    matrix, users, items = interaction_matrix("place")
     model = fit_als(matrix, users, items, ALSParams(factors=4, iterations=2), version="t")
 
     mapping = fitted_attribute_map("place", model)  # read by binary COPY

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+GRAM_BLOCK_ROWS = 1024
+
 
 @dataclass(frozen=True)
 class AttributeMap:
@@ -60,18 +62,26 @@ def fit_attribute_map(
     are better estimates of what the map should predict. Returns None when fewer than
     ``min_items`` items qualify (nothing worth predicting from) or the inputs do not line up.
     """
-    vectors = np.asarray(vectors, dtype=np.float64)
+    vectors = np.asarray(vectors)
     factors = np.asarray(item_factors, dtype=np.float64)
     support = np.asarray(item_support, dtype=np.float64)
     if vectors.ndim != 2 or factors.ndim != 2 or not (len(vectors) == len(factors) == len(support)):
         return None
     keep = (support >= min_support) & np.all(np.isfinite(vectors), axis=1) & np.any(vectors != 0, axis=1)
-    if int(keep.sum()) < min_items:
+    rows = np.flatnonzero(keep)
+    if len(rows) < min_items:
         return None
-    x = np.hstack([vectors[keep], np.ones((int(keep.sum()), 1))])
-    y = factors[keep]
-    w = np.log1p(support[keep])[:, None]
-    penalty = regularization * np.eye(x.shape[1])
+    # The normal equations in float64, accumulated over blocks of rows: the (d + 1)² Gram
+    # matrix, never a float64 copy of every vector (a retrain's peak memory is what it holds).
+    d = vectors.shape[1] + 1
+    gram, moment = np.zeros((d, d)), np.zeros((d, factors.shape[1]))
+    for start in range(0, len(rows), GRAM_BLOCK_ROWS):
+        block = rows[start : start + GRAM_BLOCK_ROWS]
+        x = np.hstack([vectors[block].astype(np.float64), np.ones((len(block), 1))])
+        w = np.log1p(support[block])[:, None]
+        gram += x.T @ (w * x)
+        moment += x.T @ (w * factors[block])
+    penalty = regularization * np.eye(d)
     penalty[-1, -1] = 0.0  # the intercept is not shrunk
-    weights = np.linalg.solve(x.T @ (w * x) + penalty, x.T @ (w * y))
+    weights = np.linalg.solve(gram + penalty, moment)
     return AttributeMap(weights.astype(np.float32))
