@@ -44,7 +44,8 @@ def ensure_table(conn: psycopg.Connection, vectors: np.ndarray) -> dict[str, flo
     conn.execute("CREATE TABLE IF NOT EXISTS bench_vectors (id bigint PRIMARY KEY, embedding vector(384) NOT NULL)")
     row = conn.execute("SELECT count(*) FROM bench_vectors").fetchone()
     indexed = conn.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'bench_vectors_hnsw'").fetchone()
-    same_index = indexed is not None and f"ef_construction='{ef_construction}'" in indexed[0].replace(" ", "")
+    definition = indexed[0].replace(" ", "") if indexed else ""
+    same_index = f"m='{m}'" in definition and f"ef_construction='{ef_construction}'" in definition
     if row and row[0] == len(vectors) and same_index:
         return {"reused": 1.0}
     conn.execute("DROP INDEX IF EXISTS bench_vectors_hnsw")
