@@ -62,19 +62,32 @@ def _person_token(user_id: int) -> str:
     return f"{PREFIX}:gen:user:{user_id}"
 
 
-def _replace_after_commit(key: str) -> None:
-    def replace() -> None:
+class _Replace:
+    """After commit: a new token under ``key`` (a callable, so a transaction's queue can be searched)."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def __call__(self) -> None:
         try:
-            cache.set(key, secrets.token_hex(8), timeout=TOKEN_SECONDS)
+            cache.set(self.key, secrets.token_hex(8), timeout=TOKEN_SECONDS)
         except redis.RedisError:  # the entries it should have made stale still expire in time
             logger.warning(
                 "feed cache: could not replace %s; cached feeds expire within %ss",
-                key,
+                self.key,
                 settings.FEED_CACHE_SECONDS,
                 exc_info=True,
             )
 
-    transaction.on_commit(replace)
+
+def _replace_after_commit(key: str) -> None:
+    # One replacement per key per transaction: a batch of 100 events is one Redis write, not 100.
+    # Django drops the hooks of a rolled-back savepoint from this queue, so a touch that follows
+    # one queues its own.
+    queued = transaction.get_connection().run_on_commit
+    if any(isinstance(hook, _Replace) and hook.key == key for _, hook, _ in queued):
+        return
+    transaction.on_commit(_Replace(key))
 
 
 def touch_person(user_id: int | None) -> None:

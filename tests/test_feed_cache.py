@@ -14,13 +14,14 @@ import numpy as np
 import pytest
 import redis
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pytest_django.fixtures import Settings
 
-from recommender import services
+from recommender import feed_cache, services
 from recommender.curation import save_rule
 from recommender.keywords import refresh_interest_vector
 from recommender.models import CuratorRule, ModelVersion
@@ -52,6 +53,10 @@ def unit(axis: int) -> np.ndarray:
     v = np.zeros(384, dtype=np.float32)
     v[axis] = 1.0
     return v
+
+
+def person_token(user: User) -> str:
+    return f"{feed_cache.PREFIX}:gen:user:{user.pk}"
 
 
 def names(response: Any) -> list[str]:
@@ -266,3 +271,24 @@ def test_a_gone_or_inactive_account_gets_401_even_with_a_cached_feed(
     refused = client.get(FEED)
     assert refused.status_code == 401, refused.content
     assert refused.json()["error"]["code"] == {"deleted": "user_not_found", "deactivated": "user_inactive"}[change]
+
+
+def test_one_transaction_replaces_each_token_once_and_a_rolled_back_savepoint_loses_nothing(alice: User) -> None:
+    bob = UserFactory()
+    for key in (feed_cache.CATALOGUE_TOKEN, person_token(alice), person_token(bob)):
+        cache.set(key, "before")
+    with transaction.atomic():
+        for _ in range(3):  # a batch of events
+            feed_cache.touch_person(alice.pk)
+        try:
+            with transaction.atomic():
+                feed_cache.touch_catalogue()
+                feed_cache.touch_person(bob.pk)
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+        feed_cache.touch_catalogue()  # queued again: the savepoint's hook went with it
+        queued = [getattr(hook, "key", None) for _, hook, _ in transaction.get_connection().run_on_commit]
+        assert queued == [person_token(alice), feed_cache.CATALOGUE_TOKEN]
+    assert cache.get(person_token(alice)) != "before" and cache.get(feed_cache.CATALOGUE_TOKEN) != "before"
+    assert cache.get(person_token(bob)) == "before"  # only a rolled-back write touched bob
