@@ -42,13 +42,15 @@ from recommender.ranking.blend import BlendConfig, Blended, Candidates, blend
 from recommender.ranking.coldstart import AttributeMap
 from recommender.ranking.diversity import mmr
 from recommender.ranking.explain import closest, top_parts
-from recommender.ranking.geo import haversine_km, weighted_centre
+from recommender.ranking.geo import nearest_km, usual_places
 from recommender.ranking.rules import apply_rules, place_pins
 from recommender.training import live_model
 
 # Impressions don't hide an item from the feed; anything the person did with it does.
 IMPRESSION_KINDS = {InteractionKind.VIEW, InteractionKind.CLICK}
 KM_PER_DEGREE_LAT = 111.0
+# Candidates "nearby" come from around this many of the places a person usually goes (heaviest first).
+NEARBY_AREAS = 5
 
 
 @dataclass(frozen=True)
@@ -223,7 +225,7 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
         scores["content"] = np.where(has_vector, vectors @ centroid, np.nan)
     if interest is not None:
         scores["interest"] = np.where(has_vector, vectors @ interest, np.nan)
-    distance = haversine_km(origin[0], origin[1], lats, lons) if origin is not None else None
+    distance = nearest_km(origin[0], origin[1], lats, lons) if origin is not None else None
     model_support = _model_support(model, item_ids)
     categories = np.asarray([row.category for row in rows], dtype=object)
     blocked, multiplier = apply_rules(rules, item_ids, categories, lats, lons)
@@ -286,10 +288,13 @@ def _text_to_factors(model: FactorModel | None) -> AttributeMap | None:
     return model.attribute_map
 
 
-def _origin(request: FeedRequest, kind: str, history: _History) -> tuple[str | None, tuple[float, float] | None]:
-    """Where distances count from: the request's location, else where the person usually goes."""
+Origins = tuple[np.ndarray, np.ndarray]  # latitudes, longitudes
+
+
+def _origin(request: FeedRequest, kind: str, history: _History) -> tuple[str | None, Origins | None]:
+    """Where distances count from: the request's location, else the places the person usually goes."""
     if request.latitude is not None and request.longitude is not None:
-        return "request", (request.latitude, request.longitude)
+        return "request", (np.array([request.latitude]), np.array([request.longitude]))
     if not len(history.positive_ids):
         return None, None
     liked = history.positive_ids.tolist()
@@ -304,12 +309,12 @@ def _origin(request: FeedRequest, kind: str, history: _History) -> tuple[str | N
             )
         )
     weight_of = dict(zip(history.positive_ids.tolist(), history.positive_weights.tolist(), strict=True))
-    if not rows:
-        return None, None
-    centre = weighted_centre(
-        np.asarray([r[1] for r in rows]), np.asarray([r[2] for r in rows]), np.asarray([weight_of[r[0]] for r in rows])
+    lats, lons = usual_places(
+        np.asarray([r[1] for r in rows], dtype=np.float64),
+        np.asarray([r[2] for r in rows], dtype=np.float64),
+        np.asarray([weight_of[r[0]] for r in rows], dtype=np.float64),
     )
-    return ("usual_area", centre) if centre is not None else (None, None)
+    return ("usual_area", (lats, lons)) if len(lats) else (None, None)
 
 
 def _top_model_items(model: FactorModel, scores: np.ndarray, excluded: set[int], n: int) -> list[int]:
@@ -347,17 +352,20 @@ def _popular(model: FactorModel | None, pool: Any, excluded: set[int], n: int) -
     return list(pool.annotate(n=engaged).order_by("-n", "-pk").values_list("pk", flat=True)[:n])
 
 
-def _nearby(kind: str, pool: Any, origin: tuple[float, float], radius_km: float) -> Any:
-    lat, lon = origin
-    dlat = radius_km / KM_PER_DEGREE_LAT
-    dlon = radius_km / (KM_PER_DEGREE_LAT * max(np.cos(np.radians(lat)), 0.01))
+def _nearby(kind: str, pool: Any, origin: Origins, radius_km: float) -> Any:
+    """Items within ``radius_km`` (a bounding box) of the first ``NEARBY_AREAS`` origins."""
     prefix = "" if kind == ItemKind.PLACE else "place__"
-    return pool.filter(
-        **{
-            f"{prefix}latitude__range": (lat - dlat, lat + dlat),
-            f"{prefix}longitude__range": (lon - dlon, lon + dlon),
-        }
-    ).order_by("-pk")
+    near = Q()
+    for lat, lon in list(zip(*origin, strict=True))[:NEARBY_AREAS]:
+        dlat = radius_km / KM_PER_DEGREE_LAT
+        dlon = radius_km / (KM_PER_DEGREE_LAT * max(np.cos(np.radians(lat)), 0.01))
+        near |= Q(
+            **{
+                f"{prefix}latitude__range": (lat - dlat, lat + dlat),
+                f"{prefix}longitude__range": (lon - dlon, lon + dlon),
+            }
+        )
+    return pool.filter(near).order_by("-pk")
 
 
 def _linked(kind: str, history: _History, pool: Any) -> list[int]:

@@ -153,6 +153,22 @@ def test_without_a_location_distances_count_from_where_the_user_usually_goes() -
     assert names(feed)[0] == "around the corner"
 
 
+def test_a_person_who_goes_to_two_areas_gets_both_and_not_the_midpoint() -> None:
+    frank = UserFactory()
+    like(frank, cafe("home", 1, latitude=37.50, longitude=127.00), InteractionKind.VISIT)
+    like(frank, cafe("office", 2, latitude=37.60, longitude=127.00), InteractionKind.VISIT)
+    cafe("by home", 3, latitude=37.501, longitude=127.001)
+    cafe("by the office", 4, latitude=37.601, longitude=127.001)
+    cafe("halfway", 5, latitude=37.55, longitude=127.00)
+    feed = recommend(frank, FeedRequest(limit=3))
+    assert feed.origin == "usual_area"
+    assert set(names(feed)[:2]) == {"by home", "by the office"}
+    assert names(feed)[2] == "halfway"
+    distance = dict(zip(names(feed), [item.distance_km for item in feed.items], strict=True))
+    assert distance["by home"] == pytest.approx(0.14, abs=0.01)
+    assert distance["halfway"] == pytest.approx(5.56, abs=0.05)
+
+
 def test_open_now_drops_closed_places_and_keeps_ones_with_unknown_hours() -> None:
     every_day = {day: [["09:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
     late = {day: [["18:00", "02:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from recommender.ranking.als import ALSParams, FactorModel, fit_als
 from recommender.ranking.blend import BlendConfig, Candidates, blend, similarity_floor
 from recommender.ranking.coldstart import fit_attribute_map
-from recommender.ranking.geo import distance_decay, haversine_km, weighted_centre
+from recommender.ranking.geo import distance_decay, nearest_km, usual_places
 from recommender.ranking.matrix import IdIndex, build_matrix
 
 
@@ -56,20 +56,13 @@ class Context:
         start, end = self.matrix.indptr[user], self.matrix.indptr[user + 1]
         return self.matrix.indices[start:end].astype(np.int64), self.matrix.data[start:end].astype(np.float64)
 
-    def centre(self, user: int) -> tuple[float, float] | None:
-        """The weighted centre of the user's located training items (their usual area)."""
+    def distance_km(self, user: int) -> np.ndarray | None:
+        """Per item, the distance to the nearest of the user's located training items (as served)."""
         if self.item_lat is None or self.item_lon is None:
             return None
         items, weights = self.history(user)
-        if not len(items):
-            return None
-        return weighted_centre(self.item_lat[items], self.item_lon[items], weights)
-
-    def distance_km(self, user: int) -> np.ndarray | None:
-        centre = self.centre(user)
-        if centre is None or self.item_lat is None or self.item_lon is None:
-            return None
-        return haversine_km(centre[0], centre[1], self.item_lat, self.item_lon)
+        lats, lons = usual_places(self.item_lat[items], self.item_lon[items], weights)
+        return nearest_km(lats, lons, self.item_lat, self.item_lon) if len(lats) else None
 
     def user_vector(self, user: int) -> np.ndarray | None:
         items, weights = self.history(user)
@@ -153,7 +146,7 @@ class Popularity:
 
 @dataclass
 class Location:
-    """Popular within the user's usual area; plain popularity without a located history."""
+    """Popular near the places the user has been (the nearest of them counts); plain popularity without any."""
 
     ctx: Context
     name: str = "location"

@@ -22,11 +22,30 @@ def distance_decay(distance_km: np.ndarray, half_distance_km: float) -> np.ndarr
     return np.where(np.isnan(d), 1.0, decay)
 
 
-def weighted_centre(lats: np.ndarray, lons: np.ndarray, weights: np.ndarray) -> tuple[float, float] | None:
-    """Where a user usually goes: the weighted mean of visited coordinates (fine at city scale)."""
+def usual_places(
+    lats: np.ndarray, lons: np.ndarray, weights: np.ndarray, *, limit: int = 100
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where a person usually goes: their located, positively weighted places, heaviest first.
+
+    Several areas (home, work, a favourite street), not their midpoint: the midpoint of a
+    person who goes to two ends of a city is a place they never go. ``limit`` bounds the cost of
+    :func:`nearest_km` for long histories.
+    """
     lats, lons, weights = (np.asarray(a, dtype=np.float64) for a in (lats, lons, weights))
-    known = ~(np.isnan(lats) | np.isnan(lons)) & (weights > 0)
-    if not np.any(known):
-        return None
-    w = weights[known]
-    return float(np.average(lats[known], weights=w)), float(np.average(lons[known], weights=w))
+    known = np.flatnonzero(~(np.isnan(lats) | np.isnan(lons)) & (weights > 0))
+    order = known[np.argsort(-weights[known], kind="stable")][:limit]
+    return lats[order], lons[order]
+
+
+def nearest_km(origin_lats: np.ndarray, origin_lons: np.ndarray, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+    """Per item, the great-circle distance to the nearest origin; NaN where the item has no coordinates.
+
+    With one origin this is :func:`haversine_km`. Memory stays one row per item, however many
+    origins there are.
+    """
+    nearest = np.full(np.shape(lats), np.inf)
+    for lat, lon in zip(
+        np.asarray(origin_lats, dtype=np.float64), np.asarray(origin_lons, dtype=np.float64), strict=True
+    ):
+        nearest = np.fmin(nearest, haversine_km(lat, lon, lats, lons))
+    return np.where(np.isfinite(nearest), nearest, np.nan)
