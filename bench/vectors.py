@@ -89,6 +89,12 @@ def run(scale: str, on_step: Callable[[], None] | None = None) -> SuiteResult:
     truth = exact_top10(vectors, queries)
     with data.raw_connection() as hnsw, data.raw_connection() as exact:
         result.info.update({k: round(v, 2) for k, v in ensure_table(hnsw, vectors).items()})
+        # HNSW searches are fast only while the graph sits in PostgreSQL's buffer cache.
+        sizes = hnsw.execute(
+            "SELECT current_setting('shared_buffers'), pg_size_pretty(pg_relation_size('bench_vectors_hnsw'))"
+        ).fetchone()
+        if sizes is not None:
+            result.info.update(shared_buffers=sizes[0], index_size=sizes[1])
         exact.execute("SET enable_indexscan = off")
         exact_queries = queries[: size["exact_queries"]]
         exact_recall = recall(search(exact, exact_queries), truth[: len(exact_queries)])

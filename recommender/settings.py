@@ -111,10 +111,15 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = env_url("DATABASE_URL", schemes={"postgres", "postgresql", "pgsql"})
 EMBEDDED_DATABASE = not DATABASE_URL
+# The embedded server's buffer cache: big enough for the HNSW indexes (100k 384-d vectors: ~195 MB),
+# or every vector search reads graph pages from the OS cache (recommender/embedded_db.py).
+EMBEDDED_DB_SHARED_BUFFERS = env_str("EMBEDDED_DB_SHARED_BUFFERS", "512MB").strip()
+if not re.fullmatch(r"\d+(kB|MB|GB)", EMBEDDED_DB_SHARED_BUFFERS):
+    raise ConfigError(f"EMBEDDED_DB_SHARED_BUFFERS={EMBEDDED_DB_SHARED_BUFFERS!r} is not a size like 512MB")
 if EMBEDDED_DATABASE:
     from recommender.embedded_db import ensure_running
 
-    DATABASE_URL = ensure_running(DATA_DIR / "postgres")
+    DATABASE_URL = ensure_running(DATA_DIR / "postgres", server_settings={"shared_buffers": EMBEDDED_DB_SHARED_BUFFERS})
 try:
     _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0))
 except ValueError as exc:
@@ -333,8 +338,8 @@ GEO_STRENGTH = env_float("GEO_STRENGTH", 0.5, minimum=0.0, maximum=1.0)
 GEO_HALF_KM = env_float("GEO_HALF_KM", 2.0, minimum=0.01)
 # What nearness adds by itself, so it orders places nothing else is known about (0 = off).
 GEO_PROXIMITY = env_float("GEO_PROXIMITY", 0.02, minimum=0.0)
-# Without a location in the request, distances count from the user's usual area; it gets half
-# the geo strength at this many history items (an area guessed from one visit is a guess).
+# Without a location in the request, distances count from the nearest of the places the user
+# usually goes; they get half the geo strength at this many history items (one visit is a guess).
 GEO_USUAL_AREA_HALF = env_float("GEO_USUAL_AREA_HALF", 5.0, minimum=0.0)
 FEED_DIVERSITY = env_float("FEED_DIVERSITY", 0.8, minimum=0.0, maximum=1.0)  # MMR trade-off; 1 = off
 FEED_CANDIDATES_PER_SOURCE = env_int("FEED_CANDIDATES_PER_SOURCE", 200, minimum=10, maximum=5000)

@@ -36,7 +36,7 @@ class BlendConfig:
     geo_half_km: float = 2.0  # distance at which the decay is one half
     proximity: float = 0.02  # what nearness adds by itself (at distance 0, full geo strength)
     # Distances from where the user usually goes (no location in the request) are only as good as
-    # the history that centre comes from: geo strength × history_share(history, this half).
+    # the history those places come from: geo strength × history_share(history, this half).
     usual_area_half: float = 5.0
     # Typical cosine between unrelated items for the embedding model in use. Cosines of content and
     # interest are rescaled to (cos − floor)/(1 − floor): a model whose cosines all sit near 0.9
@@ -56,7 +56,7 @@ class Candidates:
     # Collaborative score predicted from the item's text (user factors · mapped item factors);
     # NaN or None where no prediction exists. Counted in the collaborative part.
     predicted: np.ndarray | None = None
-    # True when distances count from the user's usual area (estimated from their history), not
+    # True when distances count from the places the user usually goes (their history), not
     # from a location they gave: then distance is trusted as much as that history.
     usual_area: bool = False
 

@@ -1,0 +1,58 @@
+"""The embedded PostgreSQL (the default without DATABASE_URL): its server settings, and stopping it.
+
+Each test starts a server of its own in a temporary folder and stops it at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from recommender import embedded_db
+
+
+@pytest.fixture
+def pgdata(tmp_path: Path) -> Iterator[Path]:
+    folder = tmp_path / "postgres"
+    yield folder
+    embedded_db.stop(folder)
+
+
+def shared_buffers(url: str) -> str:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SHOW shared_buffers").fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def test_a_new_server_runs_with_the_configured_buffer_cache(pgdata: Path) -> None:
+    url = embedded_db.ensure_running(pgdata, server_settings={"shared_buffers": "48MB"})
+    assert shared_buffers(url) == "48MB"
+    assert embedded_db.ensure_running(pgdata, server_settings={"shared_buffers": "48MB"}) == url  # nothing to do
+
+
+def test_a_new_size_waits_while_others_are_connected_then_applies(
+    pgdata: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = embedded_db.ensure_running(pgdata, server_settings={"shared_buffers": "48MB"})
+    with psycopg.connect(url) as busy, caplog.at_level(logging.WARNING, logger="recommender.embedded_db"):
+        embedded_db.ensure_running(pgdata, server_settings={"shared_buffers": "64MB"})
+        assert busy.execute("SELECT 1").fetchone() == (1,)  # not restarted under its feet
+        assert shared_buffers(url) == "48MB"
+    assert "shared_buffers=64MB applies at its next start" in caplog.text
+    embedded_db.ensure_running(pgdata, server_settings={"shared_buffers": "64MB"})  # nobody else now
+    assert shared_buffers(url) == "64MB"
+
+
+def test_stop_stops_a_server_other_processes_also_used(pgdata: Path) -> None:
+    url = embedded_db.ensure_running(pgdata)
+    handles = pgdata / ".handle_pids.json"
+    handles.write_text("[1, 2]")  # processes that once started the app (the library would not stop)
+    assert embedded_db.stop(pgdata) is True
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(url, connect_timeout=3).close()
+    assert embedded_db.stop(pgdata) is False
