@@ -42,7 +42,7 @@ from recommender.ranking.blend import BlendConfig, Blended, Candidates, blend
 from recommender.ranking.coldstart import AttributeMap
 from recommender.ranking.diversity import mmr
 from recommender.ranking.explain import closest, top_parts
-from recommender.ranking.geo import nearest_km, usual_places
+from recommender.ranking.geo import nearest, usual_places
 from recommender.ranking.rules import apply_rules, place_pins
 from recommender.training import live_model
 
@@ -173,15 +173,16 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
         stored = UserProfile.objects.filter(user_id=user.pk).values_list("interest_embedding", flat=True).first()
         interest = _unit(np.asarray(stored, dtype=np.float32)) if stored is not None else None
 
-    origin_name, origin = _origin(request, kind, history)
+    origin = _origin(request, kind, history)
+    origin_name = origin.name if origin is not None else None
     pool = model_cls.objects.filter(is_active=True).exclude(pk__in=history.excluded)
     ids: set[int] = set()
     if user_vector is not None and model is not None:
         ids.update(_top_model_items(model, model.scores(user_vector), history.excluded, per_source))
     for vector in (centroid, interest):
         if vector is not None:
-            nearest = pool.filter(embedding__isnull=False).order_by(CosineDistance("embedding", vector))
-            ids.update(nearest.values_list("pk", flat=True)[:per_source])
+            neighbours = pool.filter(embedding__isnull=False).order_by(CosineDistance("embedding", vector))
+            ids.update(neighbours.values_list("pk", flat=True)[:per_source])
     ids.update(_popular(model, pool, history.excluded, per_source))
     if origin is not None:
         radius = request.radius_km or settings.FEED_DEFAULT_RADIUS_KM
@@ -225,7 +226,7 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
         scores["content"] = np.where(has_vector, vectors @ centroid, np.nan)
     if interest is not None:
         scores["interest"] = np.where(has_vector, vectors @ interest, np.nan)
-    distance = nearest_km(origin[0], origin[1], lats, lons) if origin is not None else None
+    distance, nearest_origin = nearest(origin.lats, origin.lons, lats, lons) if origin is not None else (None, None)
     model_support = _model_support(model, item_ids)
     categories = np.asarray([row.category for row in rows], dtype=object)
     blocked, multiplier = apply_rules(rules, item_ids, categories, lats, lons)
@@ -264,6 +265,9 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
         parts = {name: float(values[index]) for name, values in blended.parts.items()}
         d = float(distance[index]) if distance is not None and not np.isnan(distance[index]) else None
         proof = evidence.for_item(rank)
+        near = None  # the usual place this item is near, named in a "nearby" reason
+        if origin is not None and origin.places and nearest_origin is not None and nearest_origin[index] >= 0:
+            near = origin.places[int(nearest_origin[index])]
         items.append(
             FeedItem(
                 item=rows[index],
@@ -273,7 +277,9 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
                 reason=(
                     {"code": "pinned", "keywords": proof["keywords"]}
                     if int(item_ids[index]) in pinned
-                    else _reason(top_parts(blended.parts, int(index)), proof, d, _mostly_predicted(blended, index))
+                    else _reason(
+                        top_parts(blended.parts, int(index)), proof, d, _mostly_predicted(blended, index), near
+                    )
                 ),
                 evidence=proof,
             )
@@ -288,33 +294,36 @@ def _text_to_factors(model: FactorModel | None) -> AttributeMap | None:
     return model.attribute_map
 
 
-Origins = tuple[np.ndarray, np.ndarray]  # latitudes, longitudes
+@dataclass(frozen=True)
+class _Origin:
+    """Where distances count from: a location in the request, or the places a person usually goes."""
+
+    name: str  # "request" or "usual_area" (Feed.origin)
+    lats: np.ndarray
+    lons: np.ndarray
+    places: list[str]  # the usual places' names, heaviest first (none for a request location)
 
 
-def _origin(request: FeedRequest, kind: str, history: _History) -> tuple[str | None, Origins | None]:
+def _origin(request: FeedRequest, kind: str, history: _History) -> _Origin | None:
     """Where distances count from: the request's location, else the places the person usually goes."""
     if request.latitude is not None and request.longitude is not None:
-        return "request", (np.array([request.latitude]), np.array([request.longitude]))
+        return _Origin("request", np.array([request.latitude]), np.array([request.longitude]), [])
     if not len(history.positive_ids):
-        return None, None
+        return None
     liked = history.positive_ids.tolist()
     if kind == ItemKind.PLACE:
-        rows = list(
-            Place.objects.filter(pk__in=liked, latitude__isnull=False).values_list("pk", "latitude", "longitude")
-        )
-    else:
-        rows = list(
-            Clip.objects.filter(pk__in=liked, place__latitude__isnull=False).values_list(
-                "pk", "place__latitude", "place__longitude"
-            )
-        )
+        located = Place.objects.filter(pk__in=liked, latitude__isnull=False)
+        rows = list(located.values_list("pk", "latitude", "longitude", "name"))
+    else:  # a clip's place: its name is what the person would recognise
+        located_clips = Clip.objects.filter(pk__in=liked, place__latitude__isnull=False)
+        rows = list(located_clips.values_list("pk", "place__latitude", "place__longitude", "place__name"))
     weight_of = dict(zip(history.positive_ids.tolist(), history.positive_weights.tolist(), strict=True))
-    lats, lons = usual_places(
-        np.asarray([r[1] for r in rows], dtype=np.float64),
-        np.asarray([r[2] for r in rows], dtype=np.float64),
-        np.asarray([weight_of[r[0]] for r in rows], dtype=np.float64),
-    )
-    return ("usual_area", (lats, lons)) if len(lats) else (None, None)
+    lats = np.asarray([r[1] for r in rows], dtype=np.float64)
+    lons = np.asarray([r[2] for r in rows], dtype=np.float64)
+    usual = usual_places(lats, lons, np.asarray([weight_of[r[0]] for r in rows], dtype=np.float64))
+    if not len(usual):
+        return None
+    return _Origin("usual_area", lats[usual], lons[usual], [rows[i][3] for i in usual])
 
 
 def _top_model_items(model: FactorModel, scores: np.ndarray, excluded: set[int], n: int) -> list[int]:
@@ -352,11 +361,11 @@ def _popular(model: FactorModel | None, pool: Any, excluded: set[int], n: int) -
     return list(pool.annotate(n=engaged).order_by("-n", "-pk").values_list("pk", flat=True)[:n])
 
 
-def _nearby(kind: str, pool: Any, origin: Origins, radius_km: float) -> Any:
+def _nearby(kind: str, pool: Any, origin: _Origin, radius_km: float) -> Any:
     """Items within ``radius_km`` (a bounding box) of the first ``NEARBY_AREAS`` origins."""
     prefix = "" if kind == ItemKind.PLACE else "place__"
     near = Q()
-    for lat, lon in list(zip(*origin, strict=True))[:NEARBY_AREAS]:
+    for lat, lon in list(zip(origin.lats, origin.lons, strict=True))[:NEARBY_AREAS]:
         dlat = radius_km / KM_PER_DEGREE_LAT
         dlon = radius_km / (KM_PER_DEGREE_LAT * max(np.cos(np.radians(lat)), 0.01))
         near |= Q(
@@ -487,7 +496,11 @@ def _mostly_predicted(blended: Blended, index: int) -> bool:
 
 
 def _reason(
-    parts: list[tuple[str, float]], proof: dict[str, Any], distance_km: float | None, predicted: bool = False
+    parts: list[tuple[str, float]],
+    proof: dict[str, Any],
+    distance_km: float | None,
+    predicted: bool = False,
+    near: str | None = None,
 ) -> dict[str, Any]:
     """The one-line "why" of an item, from its largest score part and the evidence for it."""
     for name, _ in parts:
@@ -504,5 +517,7 @@ def _reason(
         if name == "popularity":
             break
     if distance_km is not None and distance_km < 1.5:
-        return {"code": "nearby", "distance_km": round(distance_km, 1), "keywords": proof["keywords"]}
+        reason = {"code": "nearby", "distance_km": round(distance_km, 1), "keywords": proof["keywords"]}
+        # Without a location in the request, the distance is from a place the person has been.
+        return {**reason, "near": near} if near else reason
     return {"code": "popular", "keywords": proof["keywords"]}

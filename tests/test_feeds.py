@@ -157,9 +157,10 @@ def test_a_person_who_goes_to_two_areas_gets_both_and_not_the_midpoint() -> None
     frank = UserFactory()
     like(frank, cafe("home", 1, latitude=37.50, longitude=127.00), InteractionKind.VISIT)
     like(frank, cafe("office", 2, latitude=37.60, longitude=127.00), InteractionKind.VISIT)
-    cafe("by home", 3, latitude=37.501, longitude=127.001)
-    cafe("by the office", 4, latitude=37.601, longitude=127.001)
-    cafe("halfway", 5, latitude=37.55, longitude=127.00)
+    # Unlike what frank liked, so nearness, not likeness, is what explains them.
+    museum("by home", 3, latitude=37.501, longitude=127.001)
+    museum("by the office", 4, latitude=37.601, longitude=127.001)
+    museum("halfway", 5, latitude=37.55, longitude=127.00)
     feed = recommend(frank, FeedRequest(limit=3))
     assert feed.origin == "usual_area"
     assert set(names(feed)[:2]) == {"by home", "by the office"}
@@ -167,6 +168,18 @@ def test_a_person_who_goes_to_two_areas_gets_both_and_not_the_midpoint() -> None
     distance = dict(zip(names(feed), [item.distance_km for item in feed.items], strict=True))
     assert distance["by home"] == pytest.approx(0.14, abs=0.01)
     assert distance["halfway"] == pytest.approx(5.56, abs=0.05)
+    reason = dict(zip(names(feed), [item.reason for item in feed.items], strict=True))
+    assert reason["by the office"] == {"code": "nearby", "distance_km": 0.1, "keywords": [], "near": "office"}
+
+
+def test_a_nearby_reason_names_no_place_when_the_location_was_sent() -> None:
+    grace = UserFactory()
+    home = PlaceFactory(name="home", embedding=None, latitude=37.50, longitude=127.00)  # no likeness to explain by
+    like(grace, home, InteractionKind.VISIT)
+    museum("by the station", 2, latitude=37.601, longitude=127.001)
+    feed = recommend(grace, FeedRequest(limit=1, latitude=37.60, longitude=127.00))
+    assert feed.origin == "request" and feed.items[0].reason["code"] == "nearby"
+    assert "near" not in feed.items[0].reason
 
 
 def test_open_now_drops_closed_places_and_keeps_ones_with_unknown_hours() -> None:

@@ -12,7 +12,7 @@ from recommender.ranking.als import ALSParams, FactorModel, ModelFileError, fit_
 from recommender.ranking.blend import SOURCES, BlendConfig, Candidates, blend
 from recommender.ranking.diversity import mmr
 from recommender.ranking.explain import closest, top_parts
-from recommender.ranking.geo import distance_decay, haversine_km, nearest_km, usual_places
+from recommender.ranking.geo import distance_decay, haversine_km, nearest, usual_places
 from recommender.ranking.matrix import IdIndex, MatrixBuilder, build_matrix
 
 
@@ -266,27 +266,27 @@ def test_haversine_and_decay() -> None:
 
 
 def test_usual_places_are_the_located_liked_ones_heaviest_first() -> None:
-    lats, lons = usual_places(
+    chosen = usual_places(
         np.array([37.0, 38.0, np.nan, 36.0, 35.0]),
         np.array([127.0, 128.0, 1.0, 126.0, 125.0]),
         np.array([1.0, 3.0, 5.0, 2.0, -1.0]),  # no coordinates; a net dislike
         limit=2,
     )
-    assert lats.tolist() == [38.0, 36.0] and lons.tolist() == [128.0, 126.0]
-    empty = usual_places(np.array([np.nan]), np.array([np.nan]), np.array([1.0]))
-    assert len(empty[0]) == len(empty[1]) == 0
+    assert chosen.tolist() == [1, 3]
+    assert len(usual_places(np.array([np.nan]), np.array([np.nan]), np.array([1.0]))) == 0
 
 
 def test_distance_counts_from_the_nearest_usual_place_not_their_midpoint() -> None:
     home, work = (37.50, 127.00), (37.60, 127.00)  # about 11 km apart
-    items_lat, items_lon = np.array([37.50, 37.60, 37.55, np.nan]), np.array([127.0, 127.0, 127.0, 127.0])
-    d = nearest_km(np.array([home[0], work[0]]), np.array([home[1], work[1]]), items_lat, items_lon)
+    items_lat, items_lon = np.array([37.50, 37.60, 37.55, 37.59, np.nan]), np.array([127.0] * 5)
+    d, which = nearest(np.array([home[0], work[0]]), np.array([home[1], work[1]]), items_lat, items_lon)
     assert d[0] == pytest.approx(0.0) and d[1] == pytest.approx(0.0)  # at home, at work
     assert d[2] == pytest.approx(5.56, abs=0.05)  # the midpoint is the far one
-    assert np.isnan(d[3])
-    one = nearest_km(np.array([home[0]]), np.array([home[1]]), items_lat, items_lon)
-    assert np.allclose(one[:3], haversine_km(home[0], home[1], items_lat[:3], items_lon[:3]))
-    assert np.isnan(nearest_km(np.array([]), np.array([]), items_lat, items_lon)).all()
+    assert which.tolist() == [0, 1, 0, 1, -1] and np.isnan(d[4])  # ties go to the heavier (first) place
+    one, _ = nearest(np.array([home[0]]), np.array([home[1]]), items_lat, items_lon)
+    assert np.allclose(one[:4], haversine_km(home[0], home[1], items_lat[:4], items_lon[:4]))
+    none, which = nearest(np.array([]), np.array([]), items_lat, items_lon)
+    assert np.isnan(none).all() and (which == -1).all()
 
 
 def test_closest_evidence_and_top_parts() -> None:

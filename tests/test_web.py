@@ -73,3 +73,12 @@ def test_every_reason_code_has_an_english_and_a_korean_line() -> None:
         assert len(set(lines)) == len(codes), f"{language}: two codes share a line: {lines}"
     with translation.override("ko"):
         assert reason_text({"code": "new_match"}) == "새로 생겼어요 · 취향이 비슷한 사람들이 좋아하는 것과 닮았어요"
+
+
+def test_a_nearby_reason_names_the_place_the_person_has_been_in_either_language() -> None:
+    reason = {"code": "nearby", "distance_km": 0.3, "near": "망원 카페", "keywords": ["quiet"]}
+    with translation.override("en"):
+        assert reason_text(reason) == "0.3 km from 망원 카페, where you have been · quiet"
+        assert reason_text({"code": "nearby", "distance_km": 0.3}) == "Nearby · 0.3 km"  # a location was sent
+    with translation.override("ko"):
+        assert reason_text(reason) == "다녀간 망원 카페에서 0.3 km · quiet"

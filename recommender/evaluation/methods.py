@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from recommender.ranking.als import ALSParams, FactorModel, fit_als
 from recommender.ranking.blend import BlendConfig, Candidates, blend, similarity_floor
 from recommender.ranking.coldstart import fit_attribute_map
-from recommender.ranking.geo import distance_decay, nearest_km, usual_places
+from recommender.ranking.geo import distance_decay, nearest, usual_places
 from recommender.ranking.matrix import IdIndex, build_matrix
 
 
@@ -61,8 +61,10 @@ class Context:
         if self.item_lat is None or self.item_lon is None:
             return None
         items, weights = self.history(user)
-        lats, lons = usual_places(self.item_lat[items], self.item_lon[items], weights)
-        return nearest_km(lats, lons, self.item_lat, self.item_lon) if len(lats) else None
+        usual = items[usual_places(self.item_lat[items], self.item_lon[items], weights)]
+        if not len(usual):
+            return None
+        return nearest(self.item_lat[usual], self.item_lon[usual], self.item_lat, self.item_lon)[0]
 
     def user_vector(self, user: int) -> np.ndarray | None:
         items, weights = self.history(user)

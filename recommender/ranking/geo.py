@@ -22,30 +22,31 @@ def distance_decay(distance_km: np.ndarray, half_distance_km: float) -> np.ndarr
     return np.where(np.isnan(d), 1.0, decay)
 
 
-def usual_places(
-    lats: np.ndarray, lons: np.ndarray, weights: np.ndarray, *, limit: int = 100
-) -> tuple[np.ndarray, np.ndarray]:
-    """Where a person usually goes: their located, positively weighted places, heaviest first.
+def usual_places(lats: np.ndarray, lons: np.ndarray, weights: np.ndarray, *, limit: int = 100) -> np.ndarray:
+    """Where a person usually goes: positions of their located, positively weighted places, heaviest first.
 
     Several areas (home, work, a favourite street), not their midpoint: the midpoint of a
     person who goes to two ends of a city is a place they never go. ``limit`` bounds the cost of
-    :func:`nearest_km` for long histories.
+    :func:`nearest` for long histories.
     """
     lats, lons, weights = (np.asarray(a, dtype=np.float64) for a in (lats, lons, weights))
     known = np.flatnonzero(~(np.isnan(lats) | np.isnan(lons)) & (weights > 0))
-    order = known[np.argsort(-weights[known], kind="stable")][:limit]
-    return lats[order], lons[order]
+    return known[np.argsort(-weights[known], kind="stable")][:limit]
 
 
-def nearest_km(origin_lats: np.ndarray, origin_lons: np.ndarray, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
-    """Per item, the great-circle distance to the nearest origin; NaN where the item has no coordinates.
+def nearest(
+    origin_lats: np.ndarray, origin_lons: np.ndarray, lats: np.ndarray, lons: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per item, the great-circle distance to the nearest origin and which origin that is.
 
-    With one origin this is :func:`haversine_km`. Memory stays one row per item, however many
-    origins there are.
+    NaN and -1 where the item has no coordinates (or there is no origin). With one origin the
+    distance is :func:`haversine_km`. Memory stays a row or two per item, however many origins.
     """
-    nearest = np.full(np.shape(lats), np.inf)
-    for lat, lon in zip(
-        np.asarray(origin_lats, dtype=np.float64), np.asarray(origin_lons, dtype=np.float64), strict=True
-    ):
-        nearest = np.fmin(nearest, haversine_km(lat, lon, lats, lons))
-    return np.where(np.isfinite(nearest), nearest, np.nan)
+    distance = np.full(np.shape(lats), np.inf)
+    which = np.full(np.shape(lats), -1, dtype=np.int64)
+    origins = zip(np.asarray(origin_lats, dtype=np.float64), np.asarray(origin_lons, dtype=np.float64), strict=True)
+    for index, (lat, lon) in enumerate(origins):
+        d = haversine_km(lat, lon, lats, lons)
+        closer = d < distance  # False for NaN
+        distance[closer], which[closer] = d[closer], index
+    return np.where(which >= 0, distance, np.nan), which
