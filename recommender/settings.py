@@ -114,8 +114,17 @@ EMBEDDED_DATABASE = not DATABASE_URL
 # The embedded server's buffer cache: big enough for the HNSW indexes (100k 384-d vectors: ~195 MB),
 # or every vector search reads graph pages from the OS cache (recommender/embedded_db.py).
 EMBEDDED_DB_SHARED_BUFFERS = env_str("EMBEDDED_DB_SHARED_BUFFERS", "512MB").strip()
-if not re.fullmatch(r"\d+(kB|MB|GB)", EMBEDDED_DB_SHARED_BUFFERS):
+_size = re.fullmatch(r"(\d+)(kB|MB|GB)", EMBEDDED_DB_SHARED_BUFFERS)
+if not _size:
     raise ConfigError(f"EMBEDDED_DB_SHARED_BUFFERS={EMBEDDED_DB_SHARED_BUFFERS!r} is not a size like 512MB")
+# More than half the machine's memory could keep the server from starting at all.
+if (
+    int(_size[1]) * {"kB": 2**10, "MB": 2**20, "GB": 2**30}[_size[2]]
+    > os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+):
+    raise ConfigError(
+        f"EMBEDDED_DB_SHARED_BUFFERS={EMBEDDED_DB_SHARED_BUFFERS!r} is more than half of this machine's memory"
+    )
 if EMBEDDED_DATABASE:
     from recommender.embedded_db import ensure_running
 

@@ -62,8 +62,10 @@ def _read_interaction_matrix(kind: str, chunk_rows: int) -> tuple[sp.csr_matrix,
     one message per row: 1M rows cost 14 s of per-row Python). The three aggregates of one query
     see the rows in one order, so the columns stay aligned. The matrix is assembled as the
     chunks arrive (``MatrixBuilder``): this process holds the CSR arrays and one chunk, never
-    every event. Rows written after the first count are read if their users fall in the range
-    counted.
+    every event. Ranges are cut evenly over user ids, which assumes events spread over them; a
+    range holding far more than its share (a bot with millions of events) is read as one larger
+    chunk, correctly but with more memory. Rows and items written after the first count and the
+    item list are read only if they fall in the ranges counted and items listed.
     """
     column = ITEM_COLUMN[ItemKind(kind)]
     where = f"FROM recommender_interaction WHERE {column} IS NOT NULL"

@@ -6,6 +6,8 @@ Each test starts a server of its own in a temporary folder and stops it at the e
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import psycopg
 import pytest
 
 from recommender import embedded_db
+from tests.conftest import ROOT
 
 
 @pytest.fixture
@@ -20,6 +23,16 @@ def pgdata(tmp_path: Path) -> Iterator[Path]:
     folder = tmp_path / "postgres"
     yield folder
     embedded_db.stop(folder)
+
+
+def start_in_a_new_process(pgdata: Path, size: str) -> str:
+    code = "import sys; from pathlib import Path; from recommender import embedded_db; "
+    code += "print(embedded_db.ensure_running(Path(sys.argv[1]), server_settings={'shared_buffers': sys.argv[2]}))"
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(pgdata), size], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-1500:]
+    return out.stdout.strip()
 
 
 def shared_buffers(url: str) -> str:
@@ -35,16 +48,18 @@ def test_a_new_server_runs_with_the_configured_buffer_cache(pgdata: Path) -> Non
     assert embedded_db.ensure_running(pgdata, server_settings={"shared_buffers": "48MB"}) == url  # nothing to do
 
 
-def test_a_new_size_waits_while_others_are_connected_then_applies(
+def test_a_server_in_use_is_never_restarted_a_new_size_applies_at_its_next_start(
     pgdata: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     url = embedded_db.ensure_running(pgdata, server_settings={"shared_buffers": "48MB"})
     with psycopg.connect(url) as busy, caplog.at_level(logging.WARNING, logger="recommender.embedded_db"):
         embedded_db.ensure_running(pgdata, server_settings={"shared_buffers": "64MB"})
         assert busy.execute("SELECT 1").fetchone() == (1,)  # not restarted under its feet
-        assert shared_buffers(url) == "48MB"
+    embedded_db.ensure_running(pgdata, server_settings={"shared_buffers": "64MB"})  # idle now: still not
+    assert shared_buffers(url) == "48MB"
     assert "shared_buffers=64MB applies at its next start" in caplog.text
-    embedded_db.ensure_running(pgdata, server_settings={"shared_buffers": "64MB"})  # nobody else now
+    assert embedded_db.stop(pgdata)
+    assert start_in_a_new_process(pgdata, "64MB") == url  # the library keeps one server per process
     assert shared_buffers(url) == "64MB"
 
 

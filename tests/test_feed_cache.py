@@ -292,3 +292,16 @@ def test_one_transaction_replaces_each_token_once_and_a_rolled_back_savepoint_lo
         assert queued == [person_token(alice), feed_cache.CATALOGUE_TOKEN]
     assert cache.get(person_token(alice)) != "before" and cache.get(feed_cache.CATALOGUE_TOKEN) != "before"
     assert cache.get(person_token(bob)) == "before"  # only a rolled-back write touched bob
+
+
+def test_an_account_deactivated_by_a_bulk_update_is_refused_once_its_cached_feed_expires(
+    settings: Settings, alice: User, catalogue: list[Any]
+) -> None:
+    settings.FEED_CACHE_SECONDS = 1
+    client = client_for(alice)
+    assert client.get(FEED)["X-Feed-Cache"] == "miss"
+    User.objects.filter(pk=alice.pk).update(is_active=False)  # no signal: the documented gap
+    assert client.get(FEED).status_code == 200
+    time.sleep(1.2)
+    refused = client.get(FEED)
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "user_inactive"

@@ -172,6 +172,17 @@ def test_a_person_who_goes_to_two_areas_gets_both_and_not_the_midpoint() -> None
     assert reason["by the office"] == {"code": "nearby", "distance_km": 0.1, "keywords": [], "near": "office"}
 
 
+def test_a_place_only_seen_in_a_list_is_not_where_the_person_goes() -> None:
+    henry = UserFactory()
+    seen = museum("only seen", 1, latitude=37.50, longitude=127.00)
+    for _ in range(3):
+        like(henry, seen, InteractionKind.VIEW)
+    museum("elsewhere", 2, latitude=37.60, longitude=127.00)
+    feed = recommend(henry, FeedRequest(limit=5))
+    assert feed.origin is None  # no usual places: distances count from nowhere
+    assert all("near" not in item.reason for item in feed.items)
+
+
 def test_a_nearby_reason_names_no_place_when_the_location_was_sent() -> None:
     grace = UserFactory()
     home = PlaceFactory(name="home", embedding=None, latitude=37.50, longitude=127.00)  # no likeness to explain by

@@ -77,6 +77,15 @@ def test_the_matrix_built_from_chunks_of_totals_is_the_matrix_of_the_events(chun
     assert (matrix != expected).nnz == 0 and matrix.nnz == expected.nnz
 
 
+def test_the_chunked_builder_keeps_ids_beyond_32_bits() -> None:
+    big_user, big_item = 3_000_000_000, 5_000_000_000
+    builder = MatrixBuilder(IdIndex.from_ids([7, big_item]), capacity=2)
+    builder.add(np.array([1, big_user]), np.array([big_item, 7]), np.array([2.0, 3.0], dtype=np.float32))
+    matrix, users, items = builder.finish()
+    assert users.ids.tolist() == [1, big_user] and items.ids.tolist() == [7, big_item]
+    assert matrix.toarray().tolist() == [[0.0, 2.0], [3.0, 0.0]]
+
+
 def test_the_chunked_builder_drops_unknown_items_and_refuses_users_out_of_order() -> None:
     builder = MatrixBuilder(IdIndex.from_ids([7, 8]), capacity=4)
     builder.add(np.array([1, 2, 2]), np.array([7, 9, 8]), np.array([1.0, 5.0, 2.0], dtype=np.float32))
@@ -274,6 +283,8 @@ def test_usual_places_are_the_located_liked_ones_heaviest_first() -> None:
     )
     assert chosen.tolist() == [1, 3]
     assert len(usual_places(np.array([np.nan]), np.array([np.nan]), np.array([1.0]))) == 0
+    same_spot = usual_places(np.array([37.0, 38.0, 37.0]), np.array([127.0, 127.0, 127.0]), np.array([1.0, 2.0, 3.0]))
+    assert same_spot.tolist() == [2, 1]  # two liked clips of one place count once, as the heavier
 
 
 def test_distance_counts_from_the_nearest_usual_place_not_their_midpoint() -> None:

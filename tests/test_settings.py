@@ -22,6 +22,7 @@ from tests.conftest import ROOT
         ("LLM_BASE_URL", "ftp://llm", "LLM_BASE_URL='ftp://llm' must be a URL with scheme"),
         ("LLM_TIMEOUT_SECONDS", "nan", "LLM_TIMEOUT_SECONDS='nan' is not a number"),
         ("EMBEDDED_DB_SHARED_BUFFERS", "half", "EMBEDDED_DB_SHARED_BUFFERS='half' is not a size like 512MB"),
+        ("EMBEDDED_DB_SHARED_BUFFERS", "9999GB", "'9999GB' is more than half of this machine's memory"),
     ],
 )
 def test_bad_environment_value_fails_start_up_naming_the_variable(name: str, value: str, expected: str) -> None:

@@ -9,7 +9,8 @@ feed is computed.
 
 A deleted or deactivated account cannot be served from the cache: saving or deleting a user
 replaces the person's feed-cache token (``feed_cache.person_saved``), so the next request
-misses, computes, and :func:`account` answers 401 as ``JWTAuthentication`` would have.
+misses, computes, and :func:`account` answers 401 as ``JWTAuthentication`` would have. A bulk
+UPDATE of users sends no signal; its cached feeds expire within ``FEED_CACHE_SECONDS``.
 """
 
 from __future__ import annotations
