@@ -2,7 +2,7 @@
 
 Django's ``RedisCacheClient.get_client`` builds a new ``redis.Redis`` object for every cache
 operation; building one costs more than the round trip to a local Redis (~0.15 ms against
-~0.1 ms here), and a cached feed request makes three operations (two for the throttle, one for
+~0.1 ms here), and a cached feed request makes two operations (one for the throttle, one for
 the feed cache). A ``redis.Redis`` is safe to share between threads: it takes a connection
 from its pool for each command.
 """

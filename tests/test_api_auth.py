@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+import redis
 from django.contrib.auth.models import User
 from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
+from rest_framework.throttling import SimpleRateThrottle
 
 from tests import test_api_support as support
 from tests.test_api_support import PASSWORD, assert_error
@@ -83,7 +87,22 @@ def test_me_needs_a_valid_token(anon: APIClient) -> None:
     assert_error(anon.get("/api/v1/me/"), 401, "token_not_valid")
 
 
-def test_log_in_attempts_are_throttled_per_client(anon: APIClient, alice: User, settings: Settings) -> None:
+@pytest.fixture(params=["memory", "redis"])
+def throttle_cache(request: pytest.FixtureRequest, settings: Settings) -> Iterator[str]:
+    """Throttles on a per-process cache (DRF's own counting) and on Redis (one round trip)."""
+    if request.param == "memory":
+        yield "memory"
+        return
+    url = request.getfixturevalue("redis_url").rsplit("/", 1)[0] + "/11"
+    redis.Redis.from_url(url).flushdb()
+    settings.CACHES = {"default": {"BACKEND": "recommender.cache.RedisCache", "LOCATION": url}}
+    yield "redis"
+    redis.Redis.from_url(url).flushdb()
+
+
+def test_log_in_attempts_are_throttled_per_client(
+    anon: APIClient, alice: User, settings: Settings, throttle_cache: str
+) -> None:
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
         **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "auth": "3/min"}}  # fmt: skip
     for _ in range(3):
@@ -93,7 +112,7 @@ def test_log_in_attempts_are_throttled_per_client(anon: APIClient, alice: User, 
     assert int(response["Retry-After"]) > 0
 
 
-def test_anonymous_reads_are_throttled(anon: APIClient, settings: Settings) -> None:
+def test_anonymous_reads_are_throttled(anon: APIClient, settings: Settings, throttle_cache: str) -> None:
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
         **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "anon": "2/min"}}  # fmt: skip
     assert anon.get("/api/v1/places/").status_code == 200
@@ -101,7 +120,9 @@ def test_anonymous_reads_are_throttled(anon: APIClient, settings: Settings) -> N
     assert_error(anon.get("/api/v1/places/"), 429, "throttled")
 
 
-def test_signed_in_users_are_throttled_separately_from_each_other(as_alice: APIClient, settings: Settings) -> None:
+def test_signed_in_users_are_throttled_separately_from_each_other(
+    as_alice: APIClient, settings: Settings, throttle_cache: str
+) -> None:
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
         **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "user": "1/min"}}  # fmt: skip
     assert as_alice.get("/api/v1/me/").status_code == 200
@@ -109,6 +130,22 @@ def test_signed_in_users_are_throttled_separately_from_each_other(as_alice: APIC
     from tests.test_api_support import client_for, make_user
 
     assert client_for(make_user("bob")).get("/api/v1/me/").status_code == 200
+
+
+def test_refused_requests_do_not_count_and_the_window_slides(
+    anon: APIClient, settings: Settings, throttle_cache: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
+        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "anon": "2/min"}}  # fmt: skip
+    clock = [1_000_000.0]
+    monkeypatch.setattr(SimpleRateThrottle, "timer", staticmethod(lambda: clock[0]))
+    assert [anon.get("/api/v1/places/").status_code for _ in range(2)] == [200, 200]
+    clock[0] += 30
+    refused = [anon.get("/api/v1/places/") for _ in range(5)]
+    assert {r.status_code for r in refused} == {429}
+    assert int(refused[0]["Retry-After"]) == 30  # the first admitted request leaves the window in 30 s
+    clock[0] += 31  # the two admitted requests have left the window; the refused ones never counted
+    assert [anon.get("/api/v1/places/").status_code for _ in range(3)] == [200, 200, 429]
 
 
 def test_cors_allows_only_configured_origins(anon: APIClient, settings: Settings) -> None:
