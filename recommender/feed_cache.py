@@ -92,7 +92,11 @@ def _replace_after_commit(key: str) -> None:
 
 
 def touch_person(user_id: int | None) -> None:
-    """After commit, make every cached feed of this person stale."""
+    """After commit, make every cached feed of this person stale.
+
+    Call it after the write it announces: outside a transaction ``on_commit`` runs at once, and a
+    feed computed between the new token and the write would be cached without that write.
+    """
     if user_id is not None and enabled():
         _replace_after_commit(_person_token(user_id))
 

@@ -209,10 +209,10 @@ def refresh_interest_vector(user_id: int, *, now: datetime | None = None) -> boo
     search at all the vector is left as it is. Returns whether a vector was set.
     """
     now = now or timezone.now()
-    feed_cache.touch_person(user_id)  # the search behind it now explains the feed, even if no vector changes
     interest_links = SearchQueryKeyword.objects.filter(query__user_id=user_id, query__intent=QueryIntent.INTEREST)
     if not interest_links.exists():
         # Nothing extracted yet (or only task searches): keep the vector onboarding may have set.
+        feed_cache.touch_person(user_id)  # the search behind it now explains the feed all the same
         return False
     links = (
         SearchQueryKeyword.objects.filter(
@@ -231,6 +231,7 @@ def refresh_interest_vector(user_id: int, *, now: datetime | None = None) -> boo
     norm = float(np.linalg.norm(total))
     vector = (total / norm).astype(np.float32) if norm > 0 else None
     UserProfile.objects.update_or_create(user_id=user_id, defaults={"interest_embedding": vector})
+    feed_cache.touch_person(user_id)  # after the write (outside a transaction it fires at once)
     return vector is not None
 
 
@@ -243,8 +244,8 @@ def merge_keywords(target: Keyword, others: Sequence[Keyword]) -> int:
     other_ids = [k.pk for k in others if k.pk != target.pk]
     if not other_ids:
         return 0
-    feed_cache.touch_catalogue()
     with transaction.atomic():
+        feed_cache.touch_catalogue()  # replaced once this merge commits
         place_ids = set(
             ReviewKeyword.objects.filter(keyword_id__in=other_ids).values_list("review__place_id", flat=True)
         )

@@ -90,12 +90,15 @@ def record_interaction(
         "idempotency_key": idempotency_key,
         "source": source,
     }
-    feed_cache.touch_person(user.pk)  # the next feed reflects this event
     if idempotency_key is None:
-        return Interaction.objects.create(**fields), True
+        created = Interaction.objects.create(**fields)
+        feed_cache.touch_person(user.pk)  # after the write: the next feed reflects this event
+        return created, True
     try:
         with transaction.atomic():
-            return Interaction.objects.create(**fields), True
+            created = Interaction.objects.create(**fields)
+            feed_cache.touch_person(user.pk)
+            return created, True
     except IntegrityError:
         existing = Interaction.objects.filter(user=user, idempotency_key=idempotency_key).first()
         if existing is None:
@@ -117,8 +120,9 @@ def record_search(user: User, text: str) -> SearchQuery:
     if len(text) > MAX_SEARCH_LENGTH:
         raise InvalidAction(f"a search is at most {MAX_SEARCH_LENGTH} characters")
     spend_llm_quota(user)
-    feed_cache.touch_person(user.pk)
-    return SearchQuery.objects.create(user=user, text=text, created_at=timezone.now())
+    search = SearchQuery.objects.create(user=user, text=text, created_at=timezone.now())
+    feed_cache.touch_person(user.pk)  # after the write (outside a transaction it fires at once)
+    return search
 
 
 @dataclass

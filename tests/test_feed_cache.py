@@ -305,3 +305,38 @@ def test_an_account_deactivated_by_a_bulk_update_is_refused_once_its_cached_feed
     time.sleep(1.2)
     refused = client.get(FEED)
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "user_inactive"
+
+
+@pytest.mark.parametrize(
+    ("write", "count"),
+    [
+        pytest.param(
+            lambda user, place: services.record_interaction(user, place, "like"),
+            lambda user: user.interactions.count(),
+            id="interaction",
+        ),
+        pytest.param(
+            lambda user, place: services.record_interaction(user, place, "like", idempotency_key="k1"),
+            lambda user: user.interactions.count(),
+            id="interaction-with-key",
+        ),
+        pytest.param(
+            lambda user, place: services.record_search(user, "quiet"),
+            lambda user: user.searches.count(),
+            id="search",
+        ),
+    ],
+)
+def test_outside_a_transaction_the_token_is_replaced_only_after_the_write(
+    alice: User, catalogue: list[Any], monkeypatch: pytest.MonkeyPatch, write: Any, count: Any
+) -> None:
+    seen_at_replacement: list[int] = []
+    replace = feed_cache._Replace.__call__
+
+    def spying(hook: Any) -> None:
+        seen_at_replacement.append(count(alice))  # what a feed computed right now would read
+        replace(hook)
+
+    monkeypatch.setattr(feed_cache._Replace, "__call__", spying)
+    write(alice, catalogue[0])
+    assert seen_at_replacement == [1]
