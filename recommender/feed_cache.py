@@ -38,6 +38,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils.translation import get_language
 
+from recommender.cache import shared_redis
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
@@ -54,8 +56,7 @@ TOKEN_SECONDS = 2 * 24 * 3600
 
 
 def enabled() -> bool:
-    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
-    return settings.FEED_CACHE_SECONDS > 0 and backend.endswith("RedisCache")
+    return settings.FEED_CACHE_SECONDS > 0 and shared_redis() is not None
 
 
 def _person_token(user_id: int) -> str:

@@ -367,8 +367,8 @@ def _nearby(kind: str, pool: Any, origin: _Origin, radius_km: float) -> Any:
     """Items within ``radius_km`` (a bounding box) of the first ``NEARBY_AREAS`` origins."""
     prefix = "" if kind == ItemKind.PLACE else "place__"
     near = Q()
-    for lat, lon in list(zip(origin.lats, origin.lons, strict=True))[:NEARBY_AREAS]:
-        dlat = radius_km / KM_PER_DEGREE_LAT
+    dlat = radius_km / KM_PER_DEGREE_LAT
+    for lat, lon in zip(origin.lats[:NEARBY_AREAS], origin.lons[:NEARBY_AREAS], strict=True):
         dlon = radius_km / (KM_PER_DEGREE_LAT * max(np.cos(np.radians(lat)), 0.01))
         near |= Q(
             **{

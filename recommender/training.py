@@ -87,8 +87,10 @@ def _read_interaction_matrix(kind: str, chunk_rows: int) -> tuple[sp.csr_matrix,
         )
         packed_items = cursor.fetchone()[0] or b""  # type: ignore[index]
         builder = MatrixBuilder(IdIndex.from_ids(np.frombuffer(packed_items, ">i8")), expected)
-        step = max(1, -(-(high - low + 1) * chunk_rows // expected)) if expected else 1
-        for start in range(low, high + 1, step) if expected else ():
+        if not expected:
+            return builder.finish()
+        step = max(1, -(-(high - low + 1) * chunk_rows // expected))  # ids per range, rounded up
+        for start in range(low, high + 1, step):
             cursor.execute(totals, [start, start + step], binary=True)
             row = cursor.fetchone()
             assert row is not None  # an aggregate without GROUP BY always returns one row

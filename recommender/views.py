@@ -23,8 +23,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     Called while the exception is being handled; JSON in the API's error shape under /api/.
     """
     outage = unavailable_message(sys.exc_info()[1])
-    unavailable = outage is not None
-    status = 503 if unavailable else 500
+    status = 503 if outage is not None else 500
     response: HttpResponse
     if request.path.startswith("/api/"):
         body = (
@@ -35,7 +34,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
         response = JsonResponse(body, status=status)
     else:
         response = HttpResponse(loader.get_template(f"{status}.html").render(), status=status)
-    if unavailable:
+    if outage is not None:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 

@@ -19,10 +19,11 @@ import secrets
 from typing import Any
 
 import redis
-from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
+
+from recommender.cache import shared_redis
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +38,8 @@ class _LiveRates:
 
     def allow_request(self, request: Any, view: Any) -> bool:
         try:
-            backend = caches["default"]
-            if isinstance(backend, RedisCache):
+            backend = shared_redis()
+            if backend is not None:
                 return self._allow_on_redis(request, view, backend)
             return bool(super().allow_request(request, view))  # type: ignore[misc]
         except redis.RedisError:

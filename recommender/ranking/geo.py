@@ -25,11 +25,9 @@ def distance_decay(distance_km: np.ndarray, half_distance_km: float) -> np.ndarr
 def usual_places(lats: np.ndarray, lons: np.ndarray, weights: np.ndarray, *, limit: int = 100) -> np.ndarray:
     """Where a person usually goes: positions of their located, positively weighted places, heaviest first.
 
-    Places at the same coordinates count once.
-
     Several areas (home, work, a favourite street), not their midpoint: the midpoint of a
-    person who goes to two ends of a city is a place they never go. ``limit`` bounds the cost of
-    :func:`nearest` for long histories.
+    person who goes to two ends of a city is a place they never go. Places at the same
+    coordinates count once. ``limit`` bounds the cost of :func:`nearest` for long histories.
     """
     lats, lons, weights = (np.asarray(a, dtype=np.float64) for a in (lats, lons, weights))
     known = np.flatnonzero(~(np.isnan(lats) | np.isnan(lons)) & (weights > 0))
