@@ -183,6 +183,7 @@ def test_tuning_picks_als_settings_and_blend_on_validation_and_tunes_the_als_bas
     # Two values per weight instead of three: the same search, a ninth of the time.
     small_grid = {name: values[:2] for name, values in evaluation.TUNE_GRID.items()}
     monkeypatch.setattr(evaluation, "TUNE_GRID", small_grid)
+    monkeypatch.setattr(evaluation, "TUNE_GEO_GRID", {"geo_strength": (0.5, 1.0), "usual_area_half": (0.0, 5.0)})
     options = EvalOptions(seed=0, sample_users=None, als=SMALL_ALS, tune=True, tune_users=40)
     report = evaluate(planted_dataset(), options, _keyword_embedder)
     tuned = report["tuned"]
@@ -193,6 +194,10 @@ def test_tuning_picks_als_settings_and_blend_on_validation_and_tunes_the_als_bas
     assert tuned["grid_size"] % (len(TUNE_ALS) + 1) == 0  # one blend grid per ALS setting
     assert {"als (tuned)", "hybrid (tuned)"} <= set(report["results"])
     assert tuned["grid_top5"][0]["val_ndcg@10"] >= tuned["grid_top5"][-1]["val_ndcg@10"]
+    # The planted places have coordinates: geo strength and trust in the usual areas are tuned too.
+    assert {"geo_strength", "usual_area_half"} <= set(tuned["grid_top5"][0])
+    # Every axis applies here (text, searches, a text map, coordinates): two values each.
+    assert tuned["grid_size"] == (len(TUNE_ALS) + 1) * 2 ** (len(small_grid) + 2)
 
 
 def test_tuning_validates_only_on_users_the_blend_can_reorder(monkeypatch: pytest.MonkeyPatch) -> None:
