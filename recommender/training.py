@@ -215,7 +215,8 @@ def train_model(kind: str, params: ALSParams | None = None, *, publish_it: bool 
     if matrix.nnz == 0:
         raise NotEnoughData(f"no positive {kind} interactions to train on")
     version = f"{kind}-{timezone.now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
-    model = fit_als(matrix, users, items, params, version=version)
+    # The matrix is handed over (scaled in place, not copied): nothing below reads its values.
+    model = fit_als(matrix, users, items, params, version=version, consume=True)
     interactions = int(matrix.nnz)
     # The inputs go before the map is fitted: its few MiB (embeddings, BLAS buffers) then fit under
     # the peak that reading and fitting already reached instead of adding to it.

@@ -109,6 +109,30 @@ def test_als_recommends_the_users_own_side_of_the_checkerboard(model: FactorMode
         assert all((item - 5000) % 2 == (user - 1000) % 2 for item in top), (user, top)
 
 
+@pytest.mark.parametrize("consume", [False, True])
+def test_fit_als_trains_exactly_what_implicit_trains_on_its_own(consume: bool) -> None:
+    # fit_als draws the starting factors in place and, when it may consume the matrix, scales it
+    # by alpha in place instead of implicit's copies (training memory, issue #8): same model bit for bit.
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    params = ALSParams(factors=3, iterations=4, regularization=0.1, alpha=2.5, seed=7)
+    matrix, users, items = build_matrix(*checkerboard())
+    matrix.data *= np.linspace(0.5, 3.0, matrix.nnz, dtype=np.float32)  # confidences of many sizes
+    original = matrix.copy()
+    reference = AlternatingLeastSquares(
+        factors=3, iterations=4, regularization=0.1, alpha=2.5, random_state=7, use_cg=False
+    )
+    reference.fit(original.copy(), show_progress=False)
+    trained = fit_als(matrix, users, items, params, version="t", consume=consume)
+    assert np.array_equal(trained.user_factors, reference.user_factors)
+    assert np.array_equal(trained.item_factors, reference.item_factors)
+    assert trained.item_support.tolist() == np.bincount(original.indices, minlength=original.shape[1]).tolist()
+    # Handed over, the values were scaled in place; otherwise the caller's matrix is untouched.
+    expected = original.data * np.float32(2.5) if consume else original.data
+    assert np.array_equal(matrix.data, expected)
+    assert np.array_equal(matrix.indices, original.indices)
+
+
 def test_fold_in_solves_the_als_user_step_exactly(model: FactorModel) -> None:
     items = np.array([5000, 5002, 5004])
     conf = np.array([1.0, 3.0, 2.0])

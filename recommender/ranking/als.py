@@ -167,20 +167,36 @@ class FactorModel:
             raise ModelFileError(f"{path}: {exc}") from exc
 
 
-def fit_als(matrix: sp.csr_matrix, users: IdIndex, items: IdIndex, params: ALSParams, *, version: str) -> FactorModel:
-    """Train ALS on a user × item confidence matrix (rows = users)."""
+def fit_als(
+    matrix: sp.csr_matrix, users: IdIndex, items: IdIndex, params: ALSParams, *, version: str, consume: bool = False
+) -> FactorModel:
+    """Train ALS on a user × item confidence matrix (rows = users).
+
+    ``consume=True`` hands the matrix over: its values are scaled by alpha in place instead of
+    ``implicit`` scaling a copy, so the caller must not read them afterwards (which items each row
+    holds stays as it was). The factors start as ``implicit`` would start them, drawn in place
+    rather than through a temporary array; the trained model is the same bit for bit either way.
+    """
     from implicit.cpu.als import AlternatingLeastSquares
 
     model = AlternatingLeastSquares(
         factors=params.factors,
         regularization=params.regularization,
-        alpha=params.alpha,
+        alpha=1.0 if consume and matrix.dtype == np.float32 else params.alpha,
         iterations=params.iterations,
         random_state=params.seed,
         use_cg=False,  # exact Cholesky steps, so fold_in_user reproduces training users' factors
     )
+    if model.alpha != params.alpha:
+        matrix.data *= np.float32(params.alpha)
+    # implicit.utils.check_random_state(seed) is default_rng(seed); users are drawn first, then items.
+    rng = np.random.default_rng(params.seed)
+    for name, rows in (("user_factors", matrix.shape[0]), ("item_factors", matrix.shape[1])):
+        factors = rng.random((rows, params.factors), dtype=np.float32)
+        factors *= np.float32(0.01)
+        setattr(model, name, factors)
     model.fit(matrix, show_progress=False)
-    support = np.asarray((matrix > 0).sum(axis=0)).ravel().astype(np.int64)
+    support = np.bincount(matrix.indices[matrix.data > 0], minlength=matrix.shape[1]).astype(np.int64)
     return FactorModel(
         version=version,
         users=users,
