@@ -1,8 +1,9 @@
 """``recommend()``: the feed for one person, for the web UI and the API alike.
 
 Gathers candidates from several sources (ALS, content neighbours of liked items, search
-interests, popular, nearby, place↔clip links), scores every candidate on every source, blends
-with the ranking core, filters, diversifies and attaches the evidence behind each item. Works
+interests, popular, nearby or in the districts a person usually goes, place↔clip links),
+scores every candidate on every source, blends with the ranking core, filters, diversifies
+and attaches the evidence behind each item. Works
 for anyone: without a model, embeddings, history or location it degrades to what it has,
 down to "popular", and an empty catalogue gives an empty feed, never an error.
 """
@@ -42,7 +43,7 @@ from recommender.ranking.blend import BlendConfig, Blended, Candidates, blend
 from recommender.ranking.coldstart import AttributeMap
 from recommender.ranking.diversity import mmr
 from recommender.ranking.explain import closest, top_parts
-from recommender.ranking.geo import nearest, usual_places
+from recommender.ranking.geo import area_affinity, nearest, usual_places
 from recommender.ranking.rules import apply_rules, place_pins
 from recommender.training import live_model
 
@@ -173,7 +174,7 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
         stored = UserProfile.objects.filter(user_id=user.pk).values_list("interest_embedding", flat=True).first()
         interest = _unit(np.asarray(stored, dtype=np.float32)) if stored is not None else None
 
-    origin = _origin(request, kind, history)
+    origin, areas = _whereabouts(request, kind, history)
     origin_name = origin.name if origin is not None else None
     pool = model_cls.objects.filter(is_active=True).exclude(pk__in=history.excluded)
     ids: set[int] = set()
@@ -187,6 +188,8 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
     if origin is not None:
         radius = request.radius_km or settings.FEED_DEFAULT_RADIUS_KM
         ids.update(_nearby(kind, pool, origin, radius).values_list("pk", flat=True)[:per_source])
+    if areas is not None:
+        ids.update(_in_areas(kind, pool, areas).values_list("pk", flat=True)[:per_source])
     ids.update(_linked(kind, history, pool)[:per_source])
     now = request.now or timezone.now()
     rules = rules_in_force(kind, now) if request.apply_rules else []
@@ -227,6 +230,8 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
     if interest is not None:
         scores["interest"] = np.where(has_vector, vectors @ interest, np.nan)
     distance, nearest_origin = nearest(origin.lats, origin.lons, lats, lons) if origin is not None else (None, None)
+    item_areas = np.asarray([r.area for r in rows], dtype=object)
+    area_share = area_affinity(areas.names, areas.weights, item_areas) if areas is not None else None
     model_support = _model_support(model, item_ids)
     categories = np.asarray([row.category for row in rows], dtype=object)
     blocked, multiplier = apply_rules(rules, item_ids, categories, lats, lons)
@@ -239,6 +244,7 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
             multiplier=multiplier,
             predicted=predicted,
             usual_area=origin_name == "usual_area",
+            area_affinity=area_share,
         ),
         len(history.positive_ids),
         blend_config(model),
@@ -268,6 +274,8 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
         near = None  # the usual place this item is near, named in a "nearby" reason
         if origin is not None and origin.places and nearest_origin is not None and nearest_origin[index] >= 0:
             near = origin.places[int(nearest_origin[index])]
+        # The person's own district this item is in, for items whose distance is unknown.
+        area = str(item_areas[index]) if d is None and area_share is not None and area_share[index] > 0 else None
         items.append(
             FeedItem(
                 item=rows[index],
@@ -278,7 +286,7 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
                     {"code": "pinned", "keywords": proof["keywords"]}
                     if int(item_ids[index]) in pinned
                     else _reason(
-                        top_parts(blended.parts, int(index)), proof, d, _mostly_predicted(blended, index), near
+                        top_parts(blended.parts, int(index)), proof, d, _mostly_predicted(blended, index), near, area
                     )
                 ),
                 evidence=proof,
@@ -304,28 +312,52 @@ class _Origin:
     places: list[str]  # the usual places' names, heaviest first (none for a request location)
 
 
-def _origin(request: FeedRequest, kind: str, history: _History) -> _Origin | None:
-    """Where distances count from: the request's location, else the places the person usually goes."""
+@dataclass(frozen=True)
+class _Areas:
+    """The districts a person usually goes, by name, with the weight of their history in each."""
+
+    names: np.ndarray  # distinct district names, heaviest first
+    weights: np.ndarray
+
+
+def _whereabouts(request: FeedRequest, kind: str, history: _History) -> tuple[_Origin | None, _Areas | None]:
+    """Where nearness counts from: the request's location; else the places the person usually goes
+    and, for places without coordinates, the districts of their history (one query for both)."""
     if request.latitude is not None and request.longitude is not None:
-        return _Origin("request", np.array([request.latitude]), np.array([request.longitude]), [])
+        return _Origin("request", np.array([request.latitude]), np.array([request.longitude]), []), None
     # Places the person went to or acted on, not ones only seen in a list: those are no sign of
     # being there, and unlike engaged items they stay candidates (an item would be its own origin).
     liked = [pk for pk in history.positive_ids.tolist() if pk in history.excluded]
     if not liked:
-        return None
+        return None, None
     if kind == ItemKind.PLACE:
-        located = Place.objects.filter(pk__in=liked, latitude__isnull=False)
-        rows = list(located.values_list("pk", "latitude", "longitude", "name"))
+        rows = list(Place.objects.filter(pk__in=liked).values_list("pk", "latitude", "longitude", "name", "district"))
     else:  # a clip's place: its name is what the person would recognise
-        located_clips = Clip.objects.filter(pk__in=liked, place__latitude__isnull=False)
-        rows = list(located_clips.values_list("pk", "place__latitude", "place__longitude", "place__name"))
+        rows = list(
+            Clip.objects.filter(pk__in=liked, place__isnull=False).values_list(
+                "pk", "place__latitude", "place__longitude", "place__name", "place__district"
+            )
+        )
     weight_of = dict(zip(history.positive_ids.tolist(), history.positive_weights.tolist(), strict=True))
-    lats = np.asarray([r[1] for r in rows], dtype=np.float64)
-    lons = np.asarray([r[2] for r in rows], dtype=np.float64)
-    usual = usual_places(lats, lons, np.asarray([weight_of[r[0]] for r in rows], dtype=np.float64))
-    if not len(usual):
-        return None
-    return _Origin("usual_area", lats[usual], lons[usual], [rows[i][3] for i in usual])
+    located = [r for r in rows if r[1] is not None and r[2] is not None]
+    lats = np.asarray([r[1] for r in located], dtype=np.float64)
+    lons = np.asarray([r[2] for r in located], dtype=np.float64)
+    usual = usual_places(lats, lons, np.asarray([weight_of[r[0]] for r in located], dtype=np.float64))
+    origin = _Origin("usual_area", lats[usual], lons[usual], [located[i][3] for i in usual]) if len(usual) else None
+    totals: dict[str, float] = {}
+    for pk, *_, district in rows:
+        if district:
+            totals[district] = totals.get(district, 0.0) + float(weight_of[pk])
+    if not totals:
+        return origin, None
+    names, weights = zip(*sorted(totals.items(), key=lambda kv: (-kv[1], kv[0])), strict=True)
+    return origin, _Areas(np.asarray(names, dtype=object), np.asarray(weights, dtype=np.float64))
+
+
+def _in_areas(kind: str, pool: Any, areas: _Areas) -> Any:
+    """Items in the first ``NEARBY_AREAS`` districts a person usually goes (heaviest first)."""
+    column = "district__in" if kind == ItemKind.PLACE else "place__district__in"
+    return pool.filter(**{column: areas.names[:NEARBY_AREAS].tolist()}).order_by("-pk")
 
 
 def _top_model_items(model: FactorModel, scores: np.ndarray, excluded: set[int], n: int) -> list[int]:
@@ -404,6 +436,7 @@ def _with_coordinates(kind: str, queryset: Any) -> list[Any]:
         place = obj if kind == ItemKind.PLACE else obj.place
         obj.lat = place.latitude if place is not None else None
         obj.lon = place.longitude if place is not None else None
+        obj.area = place.district if place is not None else ""
         if kind == ItemKind.CLIP:
             obj.opening_hours = {}
         out.append(obj)
@@ -503,6 +536,7 @@ def _reason(
     distance_km: float | None,
     predicted: bool = False,
     near: str | None = None,
+    area: str | None = None,
 ) -> dict[str, Any]:
     """The one-line "why" of an item, from its largest score part and the evidence for it."""
     for name, _ in parts:
@@ -522,4 +556,6 @@ def _reason(
         reason = {"code": "nearby", "distance_km": round(distance_km, 1), "keywords": proof["keywords"]}
         # Without a location in the request, the distance is from a place the person has been.
         return {**reason, "near": near} if near else reason
+    if area:  # no coordinates, but in a district the person usually goes
+        return {"code": "usual_area", "area": area, "keywords": proof["keywords"]}
     return {"code": "popular", "keywords": proof["keywords"]}

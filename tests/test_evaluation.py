@@ -21,11 +21,12 @@ from recommender.evaluation import (
     search_vectors,
 )
 from recommender.evaluation.datasets import Dataset, load_generic
-from recommender.evaluation.methods import ALSOnly, ContentOnly
+from recommender.evaluation.methods import ALSOnly, ContentOnly, Hybrid, Location
 from recommender.evaluation.metrics import coverage, ndcg_at_k, recall_at_k, top_k
 from recommender.evaluation.split import split_pairs
 from recommender.models import DEFAULT_KIND_WEIGHTS
 from recommender.ranking.als import ALSParams
+from recommender.ranking.blend import BlendConfig
 
 # --- metrics ---------------------------------------------------------------------------------
 
@@ -196,8 +197,9 @@ def test_tuning_picks_als_settings_and_blend_on_validation_and_tunes_the_als_bas
     assert tuned["grid_top5"][0]["val_ndcg@10"] >= tuned["grid_top5"][-1]["val_ndcg@10"]
     # The planted places have coordinates: geo strength and trust in the usual areas are tuned too.
     assert {"geo_strength", "usual_area_half"} <= set(tuned["grid_top5"][0])
-    # Every axis applies here (text, searches, a text map, coordinates): two values each.
-    assert tuned["grid_size"] == (len(TUNE_ALS) + 1) * 2 ** (len(small_grid) + 2)
+    # Every axis applies here (text, searches, a text map, coordinates), two values each: the
+    # weights, then geo strength x trust in the usual areas x popularity x history half.
+    assert tuned["grid_size"] == (len(TUNE_ALS) + 1) * (2 ** len(small_grid) + 2**4)
 
 
 def test_tuning_validates_only_on_users_the_blend_can_reorder(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -302,10 +304,10 @@ def test_embedding_cache_encodes_each_text_once(tmp_path: Path) -> None:
 
 def test_generic_loader_reads_items_interactions_reviews_and_searches(tmp_path: Path) -> None:
     (tmp_path / "items.csv").write_text(
-        "item_type,item_id,name,category,latitude,longitude,caption\n"
-        "place,p1,한강뷰 카페,cafe,37.556,126.901,\n"
-        "place,p2,Quiet Books,cafe,,,\n"
-        "clip,c1,Cafe tour,cafe,,,three cafés by the river\n",
+        "item_type,item_id,name,category,district,latitude,longitude,caption\n"
+        "place,p1,한강뷰 카페,cafe,망원동,37.556,126.901,\n"
+        "place,p2,Quiet Books,cafe,,,,\n"
+        "clip,c1,Cafe tour,cafe,,,,three cafés by the river\n",
         encoding="utf-8",
     )
     (tmp_path / "interactions.csv").write_text(
@@ -335,6 +337,31 @@ def test_generic_loader_reads_items_interactions_reviews_and_searches(tmp_path: 
     assert data.searches == {data.user_keys.index("u3"): ["jazz cafe"]}
     assert data.item_base_text is not None and "three cafés" in data.item_base_text[2]
     assert data.item_lat is not None and np.isnan(data.item_lat[1]) and data.item_lat[0] == pytest.approx(37.556)
+    assert data.item_area is not None and data.item_area.tolist() == ["망원동", "", ""]  # "" = unknown
+
+
+def test_where_items_have_only_districts_location_means_popular_in_the_users_districts() -> None:
+    # Items 0-3 in 망원동, 4-7 in 연남동, no coordinates; item 7 is the most popular of all.
+    users = np.array([0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5])
+    items = np.array([0, 1, 0, 2, 7, 6, 7, 5, 7, 4, 3])
+    dataset = Dataset(
+        name="districts",
+        user_keys=[f"u{u}" for u in range(6)],
+        item_keys=[f"i{i}" for i in range(8)],
+        users=users,
+        items=items,
+        weights=np.ones(len(users)),
+        item_area=np.array(["망원동"] * 4 + ["연남동"] * 4, dtype=object),
+    )
+    train = np.ones(len(users), dtype=bool)
+    ctx = prepare(dataset, train, SMALL_ALS, None, {})
+    location = Location(ctx).scores_for(0)  # u0 went to 망원동 twice
+    assert set(np.argsort(-location)[:4]) == {0, 1, 2, 3}  # 망원동 first, however popular item 7 is
+    assert location[7] > location[4]  # outside the usual areas popularity still orders the rest
+    share = ctx.area_affinity(0)
+    assert share is not None and share.tolist() == [1.0] * 4 + [0.0] * 4
+    hybrid = Hybrid(ctx, BlendConfig(geo_strength=1.0, usual_area_half=0.0))
+    assert hybrid.scores_for(0)[2] > hybrid.scores_for(0)[7]
 
 
 def test_generic_loader_rejects_interactions_with_unknown_items(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.test import override_settings
 from pytest_django.fixtures import Settings
 
 from clips.models import Clip
@@ -170,6 +171,44 @@ def test_a_person_who_goes_to_two_areas_gets_both_and_not_the_midpoint() -> None
     assert distance["halfway"] == pytest.approx(5.56, abs=0.05)
     reason = dict(zip(names(feed), [item.reason for item in feed.items], strict=True))
     assert reason["by the office"] == {"code": "nearby", "distance_km": 0.1, "keywords": [], "near": "office"}
+
+
+def test_without_coordinates_the_districts_a_person_usually_goes_count_instead() -> None:
+    # Places known only by district (an address, no geocoding): two visits in 성수동1가.
+    ivy = UserFactory()
+    for seed in (1, 2):
+        like(ivy, cafe(f"visited {seed}", seed, district="성수동1가", latitude=None, longitude=None), "visit")
+    no_coordinates = {"latitude": None, "longitude": None}
+    cafe("across town", 3, district="연남동", **no_coordinates)
+    cafe("somewhere", 4, district="", **no_coordinates)
+    cafe("in her district", 5, district="성수동1가", **no_coordinates)
+    # Nothing to compare with what she liked (no embedding yet): only its district speaks for it.
+    PlaceFactory(name="museum in her district", embedding=None, district="성수동1가", **no_coordinates)
+    feed = recommend(ivy, FeedRequest(limit=4))
+    order = names(feed)
+    # As alike as each other: her district first, an unknown one neither favoured nor penalised.
+    assert order.index("in her district") < order.index("somewhere") < order.index("across town")
+    parts = {name: item.parts["distance"] for name, item in zip(order, feed.items, strict=True)}
+    assert parts["in her district"] > 0 == parts["somewhere"] > parts["across town"]
+    reason = dict(zip(order, [item.reason for item in feed.items], strict=True))
+    assert reason["museum in her district"] == {"code": "usual_area", "area": "성수동1가", "keywords": []}
+    assert reason["across town"]["code"] != "usual_area"
+    # Where she is now (a location sent) is what counts then: places without coordinates are neutral.
+    there = recommend(ivy, FeedRequest(limit=4, latitude=37.5, longitude=127.0))
+    assert all(item.parts["distance"] == 0 and item.reason["code"] != "usual_area" for item in there.items)
+
+
+def test_districts_bring_in_candidates_no_other_source_would() -> None:
+    jack = UserFactory()
+    like(jack, cafe("visited", 1, district="망원동", latitude=None, longitude=None), "visit")
+    hidden = museum("in the district", 2, district="망원동", latitude=None, longitude=None)
+    # More popular and more alike than the museum: the popular and content sources fill up with them.
+    for i in range(12):
+        other = cafe(f"popular {i}", 10 + i, district="연남동", latitude=None, longitude=None)
+        like(UserFactory(), other, "visit")
+    with override_settings(FEED_CANDIDATES_PER_SOURCE=10):
+        feed = recommend(jack, FeedRequest(limit=20))
+    assert hidden.name in names(feed)
 
 
 def test_a_place_only_seen_in_a_list_is_not_where_the_person_goes() -> None:

@@ -12,7 +12,7 @@ from recommender.ranking.als import ALSParams, FactorModel, ModelFileError, fit_
 from recommender.ranking.blend import SOURCES, BlendConfig, Candidates, blend
 from recommender.ranking.diversity import mmr
 from recommender.ranking.explain import closest, top_parts
-from recommender.ranking.geo import distance_decay, haversine_km, nearest, usual_places
+from recommender.ranking.geo import area_affinity, distance_decay, haversine_km, nearest, usual_places
 from recommender.ranking.matrix import IdIndex, MatrixBuilder, build_matrix
 
 
@@ -263,6 +263,39 @@ def test_a_usual_area_guessed_from_little_history_counts_for_less_than_a_given_l
 
     assert 0 < near_minus_far(1, usual_area=True) < 0.5 * near_minus_far(1, usual_area=False)
     assert near_minus_far(500, usual_area=True) == pytest.approx(near_minus_far(500, usual_area=False), rel=0.02)
+
+
+def test_area_affinity_is_the_share_of_history_in_each_items_area() -> None:
+    # Three visits in 성수동, one in 연남동: a café in 성수동 gets 3/4, one elsewhere 0, unknown NaN.
+    history = np.array(["성수동", "연남동", "", "성수동"], dtype=object)
+    weights = np.array([2.0, 1.0, 5.0, 1.0])  # the area-less visit does not dilute the shares
+    share = area_affinity(history, weights, np.array(["성수동", "연남동", "서교동", ""], dtype=object))
+    assert share is not None
+    assert share[:3].tolist() == pytest.approx([0.75, 0.25, 0.0])
+    assert np.isnan(share[3])
+    assert area_affinity(np.array(["", ""], dtype=object), np.ones(2), np.array(["성수동"], dtype=object)) is None
+
+
+def test_without_coordinates_the_usual_district_stands_in_for_distance() -> None:
+    # Equal evidence; item 0 is in the person's only district, item 1 elsewhere, item 2 unknown,
+    # item 3 has a distance, which wins over its district.
+    c = candidates(
+        item_ids=np.arange(4),
+        scores={s: np.full(4, 0.5) for s in SOURCES},
+        item_support=np.full(4, 10.0),
+        distance_km=np.array([np.nan, np.nan, np.nan, 30.0]),
+        usual_area=True,
+        area_affinity=np.array([1.0, 0.0, np.nan, 1.0]),
+    )
+    config = BlendConfig(geo_strength=1.0, usual_area_half=5.0)
+    result = blend(c, user_history=5, config=config)
+    assert result.total[0] > result.total[2] > result.total[1]  # unknown: neither favoured nor penalised
+    assert result.total[3] < result.total[2]  # 30 km away, whatever its district
+    assert result.parts["distance"][2] == 0
+    assert np.allclose(sum(result.parts.values()), result.total)
+    # Trusted as much as the history it comes from: one item of history moves it less than many.
+    gap = [float(np.subtract(*blend(c, user_history=h, config=config).total[:2])) for h in (1, 50)]
+    assert 0 < gap[0] < gap[1]
 
 
 def test_nearness_alone_never_outweighs_real_evidence() -> None:

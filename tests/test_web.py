@@ -66,7 +66,17 @@ def test_json_responses_do_not_need_a_policy(client: Client) -> None:
 
 
 def test_every_reason_code_has_an_english_and_a_korean_line() -> None:
-    codes = ["search", "similar", "collaborative", "new_match", "interests", "nearby", "pinned", "popular"]
+    codes = [
+        "search",
+        "similar",
+        "collaborative",
+        "new_match",
+        "interests",
+        "nearby",
+        "usual_area",
+        "pinned",
+        "popular",
+    ]
     for language in ("en", "ko"):
         with translation.override(language):
             lines = [reason_text({"code": code}) for code in codes]
@@ -82,3 +92,11 @@ def test_a_nearby_reason_names_the_place_the_person_has_been_in_either_language(
         assert reason_text({"code": "nearby", "distance_km": 0.3}) == "Nearby · 0.3 km"  # a location was sent
     with translation.override("ko"):
         assert reason_text(reason) == "다녀간 망원 카페에서 0.3 km · quiet"
+
+
+def test_a_usual_area_reason_names_the_district_in_either_language() -> None:
+    reason = {"code": "usual_area", "area": "성수동1가", "keywords": ["quiet"]}
+    with translation.override("en"):
+        assert reason_text(reason) == "In 성수동1가, where you often go · quiet"
+    with translation.override("ko"):
+        assert reason_text(reason) == "자주 가는 성수동1가에 있어요 · quiet"

@@ -33,9 +33,10 @@ def _feed_item_serializer(name: str, item: serializers.Serializer) -> serializer
             "score": serializers.FloatField(allow_null=True),
             "distance_km": serializers.FloatField(allow_null=True),
             "reason": serializers.JSONField(
-                help_text='{"code": search|similar|collaborative|new_match|interests|nearby|pinned|popular, '
-                '...details}; "nearby" has distance_km, and near (the name of the place the person has been '
-                "that it is near) when no location was sent"
+                help_text='{"code": search|similar|collaborative|new_match|interests|nearby|usual_area|pinned|'
+                'popular, ...details}; "nearby" has distance_km, and near (the name of the place the person has '
+                'been that it is near) when no location was sent; "usual_area" has area (a district the person '
+                "usually goes to, for an item without coordinates)"
             ),
             "parts": serializers.DictField(
                 child=serializers.FloatField(allow_null=True), required=False, help_text="only with explain=true"

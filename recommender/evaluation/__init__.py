@@ -58,8 +58,8 @@ PROTOCOL = {
     "test reviews/tags never used",
     "versus": "the hybrid (tuned if run) minus each baseline, per slice, recall@10 and ndcg@10: mean per-user "
     "difference and a 95% paired bootstrap interval (1,000 resamples of the slice's users; seed 0)",
-    "tuning": "--tune: grid (history half, content, interest, popularity, predicted; geo strength and trust in "
-    "the usual areas where located) "
+    "tuning": "--tune: grid (history half, content, interest, popularity, predicted), then, where items have "
+    "coordinates or areas, geo strength and trust in the usual areas x popularity x history half "
     "by NDCG@10 on a validation split carved from training (another seed), over validation users with history or "
     "searches (the others get popularity under every setting); test used only for reporting",
 }
@@ -77,7 +77,7 @@ TUNE_GRID = {
     "popularity": (0.1, 0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0),
     "predicted": (0.0, 0.5, 1.0),
 }
-# Extra axes where items have coordinates. usual_area_half 0 trusts the places a person usually
+# Extra axes where items have coordinates or areas. usual_area_half 0 trusts the places a person usually
 # goes as much as a location sent with the request; 5 (the default) trusts them with history.
 TUNE_GEO_GRID = {
     "geo_strength": (0.25, 0.5, 0.75, 1.0),
@@ -210,6 +210,7 @@ def prepare(
         search_vectors=searches if vectors is not None else {},
         item_lat=dataset.item_lat,
         item_lon=dataset.item_lon,
+        item_area=dataset.item_area,
     )
 
 
@@ -298,7 +299,12 @@ def _tune_grid(
     tiebreak: np.ndarray,
     progress: TextIO | None,
 ) -> tuple[BlendConfig, list[dict[str, Any]]]:
-    """The blend grid on one validation context: the best config and every row, best first."""
+    """The blend grid on one validation context: the best config and every row, best first.
+
+    Where items have coordinates or areas, a second stage grids geo strength and trust in the
+    usual areas against popularity and the history half (what they trade off with), the other
+    weights staying at the first stage's best: the full product is 8x the first stage.
+    """
     hybrid = Hybrid(ctx, options.blend)
     # Only the weights of sources this dataset has: a weight nothing uses would only add ties.
     axes = {
@@ -308,28 +314,37 @@ def _tune_grid(
         and (name != "interest" or ctx.search_vectors)
         and (name != "predicted" or ctx.mapped_factors is not None)
     }
-    if ctx.item_lat is not None:
-        axes.update(TUNE_GEO_GRID)
+    stages = [axes]
+    if ctx.item_lat is not None or ctx.item_area is not None:
         # Not "proximity": it only orders items nothing else is known about (new ones), which a
         # validation NDCG over established items cannot see; tuned, it drifts to 0 by noise.
-    grid = [
-        replace(options.blend, **dict(zip(axes, values, strict=True))) for values in itertools.product(*axes.values())
-    ]
-    totals = np.zeros(len(grid))
+        geo_axes = {**TUNE_GEO_GRID, **{k: v for k, v in axes.items() if k in ("popularity", "user_history_half")}}
+        stages.append(geo_axes)
+    names = [*axes, *(a for a in TUNE_GEO_GRID if len(stages) > 1)]
     als = ctx.model.params
-    desc = f"tuning (validation, ALS {als.factors}/{als.regularization}/{als.alpha})"
-    for user in tqdm(users, desc=desc, file=progress, disable=progress is None):
-        sources = hybrid.sources(user)
-        exclude = seen.get(user)
-        relevant = inner.test_items[user]
-        for g, config in enumerate(grid):
-            ranked = top_k(hybrid.combine(sources, config), 10, tiebreak, exclude)
-            totals[g] += ndcg_at_k(ranked, relevant, 10)
-    means = totals / max(len(users), 1)
-    table = [
-        {**{name: getattr(c, name) for name in axes}, "val_ndcg@10": float(m)} for c, m in zip(grid, means, strict=True)
-    ]
-    return grid[int(np.argmax(means))], sorted(table, key=lambda r: -r["val_ndcg@10"])
+    table: list[dict[str, Any]] = []
+    best = options.blend
+    for stage, stage_axes in enumerate(stages):
+        grid = [
+            replace(best, **dict(zip(stage_axes, values, strict=True)))
+            for values in itertools.product(*stage_axes.values())
+        ]
+        totals = np.zeros(len(grid))
+        desc = f"tuning (validation, ALS {als.factors}/{als.regularization}/{als.alpha}, stage {stage + 1})"
+        for user in tqdm(users, desc=desc, file=progress, disable=progress is None):
+            sources = hybrid.sources(user)
+            exclude = seen.get(user)
+            relevant = inner.test_items[user]
+            for g, config in enumerate(grid):
+                ranked = top_k(hybrid.combine(sources, config), 10, tiebreak, exclude)
+                totals[g] += ndcg_at_k(ranked, relevant, 10)
+        means = totals / max(len(users), 1)
+        table.extend(
+            {**{name: getattr(c, name) for name in names}, "val_ndcg@10": float(m)}
+            for c, m in zip(grid, means, strict=True)
+        )
+        best = grid[int(np.argmax(means))]
+    return best, sorted(table, key=lambda r: -r["val_ndcg@10"])
 
 
 BASELINES = ("popularity", "location", "als", "als (tuned)", "content")
@@ -395,8 +410,8 @@ def evaluate(
         }
     if options.methods:
         methods = [m for m in methods if m.name in options.methods]
-    if dataset.item_lat is None:
-        notes.append("no item coordinates: location = popularity; no distance in the hybrid")
+    if dataset.item_lat is None and dataset.item_area is None:
+        notes.append("no item coordinates or areas: location = popularity; no distance in the hybrid")
     if not has_text:
         notes.append("content-only: n/a (no item text or no embedding model); content scores are NaN")
     users = _sample(split, options.sample_users, options.seed)

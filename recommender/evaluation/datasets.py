@@ -54,6 +54,8 @@ class Dataset:
     item_base_text: list[str] | None = None  # None: the dataset has no item text at all
     item_lat: np.ndarray | None = None  # NaN where unknown; None: no coordinates at all
     item_lon: np.ndarray | None = None
+    # Each item's area (district, dong) by name, "" where unknown; None: no areas at all.
+    item_area: np.ndarray | None = None
     # (user, item, text) triples whose text may describe ``item`` only when (user, item) trains.
     docs: list[tuple[int, int, str]] = field(default_factory=list)
     searches: dict[int, list[str]] = field(default_factory=dict)  # user -> search texts
@@ -108,12 +110,14 @@ def _csv_rows(path: Path, delimiter: str = ",") -> Iterator[dict[str, str]]:
 def load_korean_cafes(folder: Path, visit_weight: float, *, naver_only_cafes: bool = False) -> Dataset:
     """Kakao reviews (a review implies a visit) + Naver visitor keywords as item text.
 
-    ``naver_only_cafes`` adds the ~5.7k cafés only Naver knows to the catalogue: they can never be
-    a hit (no reviews), only distractors for the text-based methods, and cost ~5 min of encoding.
-    There are no coordinates in these files (only road addresses): geo methods have nothing to use.
+        ``naver_only_cafes`` adds the ~5.7k cafés only Naver knows to the catalogue: they can never be
+        a hit (no reviews), only distractors for the text-based methods, and cost ~5 min of encoding.
+        There are no coordinates in these files (only road addresses), but every café names its dong:
+    the areas a person usually goes are known by name (``item_area``), as a place's district is.
     """
     user_key, item_key = _Keys(), _Keys()
     base: dict[int, str] = {}
+    area: dict[int, str] = {}  # the dong ("address" in both files), as a place's district
     pairs: dict[tuple[int, int], float] = {}
     docs: list[tuple[int, int, str]] = []
     for row in _csv_rows(folder / "reviews.csv"):
@@ -121,6 +125,7 @@ def load_korean_cafes(folder: Path, visit_weight: float, *, naver_only_cafes: bo
             continue
         u, i = user_key(row["user_id"]), item_key(row["cafe"])
         base.setdefault(i, f"{row['name']} {row['address']}")
+        area.setdefault(i, row["address"].strip())
         # A user reviewing one café twice is one visit pair (the weight of a visit, not two).
         pairs[(u, i)] = visit_weight
         if row["review"]:
@@ -135,6 +140,7 @@ def load_korean_cafes(folder: Path, visit_weight: float, *, naver_only_cafes: bo
                 continue
             i = item_key(key)
             base.setdefault(i, f"{row['search_name']} {row['address']}")
+            area.setdefault(i, row["address"].strip())
             if i in keywords:
                 continue  # naver_review.csv is authoritative (as in the importer)
             counts = {}
@@ -154,9 +160,11 @@ def load_korean_cafes(folder: Path, visit_weight: float, *, naver_only_cafes: bo
         items=item_idx,
         weights=weights,
         item_base_text=texts,
+        item_area=np.array([area.get(i, "") for i in range(len(items))], dtype=object),
         docs=docs,
         notes=[
-            "no café coordinates in the files (road addresses only, no offline geocoder)",
+            "no café coordinates in the files (road addresses only, no offline geocoder): "
+            "the usual areas are dongs (location = popular in the dongs a user has been to)",
             f"catalogue: {'all cafés incl. Naver-only ones' if naver_only_cafes else 'cafés with Kakao reviews'}",
         ],
     )
@@ -248,6 +256,7 @@ def load_generic(folder: Path, kind_weights: Mapping[str, float]) -> Dataset:
     base: list[str] = []
     lat: list[float] = []
     lon: list[float] = []
+    areas: list[str] = []
     for row in _csv_rows(folder / "items.csv"):
         key = f"{row['item_type']}:{row['item_id']}"
         if key in item_key.index:
@@ -257,6 +266,7 @@ def load_generic(folder: Path, kind_weights: Mapping[str, float]) -> Dataset:
         base.append(". ".join(p for p in parts if p))
         lat.append(float(row["latitude"]) if row.get("latitude") else math.nan)
         lon.append(float(row["longitude"]) if row.get("longitude") else math.nan)
+        areas.append((row.get("district") or "").strip())
     pairs: dict[tuple[int, int], float] = defaultdict(float)
     times: dict[tuple[int, int], float] = {}
 
@@ -300,6 +310,7 @@ def load_generic(folder: Path, kind_weights: Mapping[str, float]) -> Dataset:
         item_base_text=base,
         item_lat=np.array(lat) if has_coords else None,
         item_lon=np.array(lon) if has_coords else None,
+        item_area=np.array(areas, dtype=object) if any(areas) else None,
         docs=docs,
         searches=dict(searches),
     )

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from recommender.ranking.als import ALSParams, FactorModel, fit_als
 from recommender.ranking.blend import BlendConfig, Candidates, blend, similarity_floor
 from recommender.ranking.coldstart import fit_attribute_map
-from recommender.ranking.geo import distance_decay, nearest, usual_places
+from recommender.ranking.geo import area_affinity, distance_decay, nearest, usual_places
 from recommender.ranking.matrix import IdIndex, build_matrix
 
 
@@ -43,6 +43,7 @@ class Context:
     search_vectors: dict[int, np.ndarray] = field(default_factory=dict)  # user -> unit mean search vector
     item_lat: np.ndarray | None = None
     item_lon: np.ndarray | None = None
+    item_area: np.ndarray | None = None  # area names ("" unknown), e.g. dongs
     geo_half_km: float = BlendConfig().geo_half_km
     similarity_floor: float = 0.0  # measured on item_vectors, see recommender.ranking.blend
     mapped_factors: np.ndarray | None = None  # item factors predicted from item_vectors (coldstart)
@@ -65,6 +66,26 @@ class Context:
         if not len(usual):
             return None
         return nearest(self.item_lat[usual], self.item_lon[usual], self.item_lat, self.item_lon)[0]
+
+    def area_affinity(self, user: int) -> np.ndarray | None:
+        """Per item, the share of the user's training history in the item's area (as served)."""
+        if self.item_area is None:
+            return None
+        items, weights = self.history(user)
+        return area_affinity(self.item_area[items], weights, self.item_area) if len(items) else None
+
+    def closeness(self, user: int) -> np.ndarray | None:
+        """Distance decay from the nearest usual place; the area share where no distance is known."""
+        distance = self.distance_km(user)
+        area = self.area_affinity(user)
+        if distance is None and area is None:
+            return None
+        near = np.full(self.n_items, np.nan) if distance is None else distance_decay(distance, self.geo_half_km)
+        if distance is not None:
+            near[np.isnan(distance)] = np.nan
+        if area is not None:
+            near = np.where(np.isnan(near), area, near)
+        return near
 
     def user_vector(self, user: int) -> np.ndarray | None:
         items, weights = self.history(user)
@@ -115,6 +136,7 @@ def build_context(
     search_vectors: dict[int, np.ndarray] | None = None,
     item_lat: np.ndarray | None = None,
     item_lon: np.ndarray | None = None,
+    item_area: np.ndarray | None = None,
 ) -> Context:
     """Train ALS on the given (training) pairs and bundle the side information."""
     user_index = IdIndex(np.arange(n_users, dtype=np.int64))
@@ -132,6 +154,7 @@ def build_context(
         search_vectors=search_vectors or {},
         item_lat=item_lat,
         item_lon=item_lon,
+        item_area=item_area,
         similarity_floor=similarity_floor(item_vectors) if item_vectors is not None else 0.0,
         mapped_factors=mapping.predict(item_vectors) if mapping is not None and item_vectors is not None else None,
     )
@@ -146,18 +169,23 @@ class Popularity:
         return self.ctx.popularity
 
 
+# Outside every usual area popularity still orders the items (below those inside).
+AREA_FLOOR = 1e-3
+
+
 @dataclass
 class Location:
-    """Popular near the places the user has been (the nearest of them counts); plain popularity without any."""
+    """Popular near the places the user has been (the nearest of them counts), or in the areas
+    (dongs, districts) of their history where items have no coordinates; plain popularity without any."""
 
     ctx: Context
     name: str = "location"
 
     def scores_for(self, user: int) -> np.ndarray:
-        distance = self.ctx.distance_km(user)
-        if distance is None:
+        near = self.ctx.closeness(user)
+        if near is None:
             return self.ctx.popularity
-        return self.ctx.popularity * distance_decay(distance, self.ctx.geo_half_km)
+        return self.ctx.popularity * np.where(np.isnan(near), 1.0, np.maximum(near, AREA_FLOOR))
 
 
 @dataclass
@@ -184,6 +212,10 @@ class ContentOnly:
         return np.mean(parts, axis=0) if parts else np.full(self.ctx.n_items, np.nan)
 
 
+# (scores per source, distance to the nearest usual place, history length, share of history per item's area)
+Sources = tuple[dict[str, np.ndarray], np.ndarray | None, int, np.ndarray | None]
+
+
 @dataclass
 class Hybrid:
     """The core's blend of collaborative, content, interest, popularity and distance."""
@@ -192,8 +224,8 @@ class Hybrid:
     config: BlendConfig = field(default_factory=BlendConfig)
     name: str = "hybrid"
 
-    def sources(self, user: int) -> tuple[dict[str, np.ndarray], np.ndarray | None, int]:
-        """Raw per-source scores, distances and history length: the config-independent part."""
+    def sources(self, user: int) -> Sources:
+        """Raw per-source scores, distances, history length and area shares: the config-independent part."""
         scores: dict[str, np.ndarray] = {"popularity": self.ctx.popularity_score()}
         vector = self.ctx.user_vector(user)  # folded in once for both ALS-based sources
         for source, values in (
@@ -205,12 +237,10 @@ class Hybrid:
             if values is not None:
                 scores[source] = values
         history = int(self.ctx.matrix.indptr[user + 1] - self.ctx.matrix.indptr[user])
-        return scores, self.ctx.distance_km(user), history
+        return scores, self.ctx.distance_km(user), history, self.ctx.area_affinity(user)
 
-    def combine(
-        self, sources: tuple[dict[str, np.ndarray], np.ndarray | None, int], config: BlendConfig | None = None
-    ) -> np.ndarray:
-        scores, distance, history = sources
+    def combine(self, sources: Sources, config: BlendConfig | None = None) -> np.ndarray:
+        scores, distance, history, area = sources
         config = config or self.config
         if config.similarity_floor == 0 and self.ctx.similarity_floor:
             # As in production, where training measures the floor on the catalogue's embeddings.
@@ -224,6 +254,7 @@ class Hybrid:
             distance_km=distance,
             predicted=scores.get("predicted"),
             usual_area=True,  # the evaluation has no request locations: distances count from history
+            area_affinity=area,
         )
         return blend(candidates, history, config).total
 

@@ -59,6 +59,10 @@ class Candidates:
     # True when distances count from the places the user usually goes (their history), not
     # from a location they gave: then distance is trusted as much as that history.
     usual_area: bool = False
+    # Share of the user's history in each item's area (recommender.ranking.geo.area_affinity);
+    # NaN where unknown. Stands in for distance decay where an item's distance is unknown (a
+    # place with a district but no coordinates), trusted as much as the history it comes from.
+    area_affinity: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.item_ids.shape[0])
@@ -115,15 +119,12 @@ def blend(candidates: Candidates, user_history: int, config: BlendConfig) -> Ble
         parts["collaborative"] = parts["collaborative"] + predicted
         base = base + predicted
     total = base
-    strength = config.geo_strength
-    if candidates.usual_area:
-        strength *= float(history_share(user_history, config.usual_area_half))
-    if candidates.distance_km is not None and strength > 0:
-        decay = distance_decay(candidates.distance_km, config.geo_half_km)
-        factor = 1.0 - strength + strength * decay
+    closeness, strength = _closeness(candidates, user_history, config)
+    if np.any(strength > 0):
+        factor = 1.0 - strength + strength * closeness
         # Nearness is also a little evidence of its own, so it still orders the items nothing else
-        # is known about (a brand-new place without text); unknown distance adds nothing.
-        near = config.proximity * strength * np.where(np.isnan(candidates.distance_km), 0.0, decay)
+        # is known about (a brand-new place without text); unknown nearness adds nothing.
+        near = config.proximity * strength * closeness
         parts["distance"] = total * factor + near - total
         total = total * factor + near
     else:
@@ -134,6 +135,28 @@ def blend(candidates: Candidates, user_history: int, config: BlendConfig) -> Ble
     else:
         parts["curator"] = np.zeros(n)
     return Blended(total=total, parts=parts, predicted=predicted)
+
+
+def _closeness(candidates: Candidates, user_history: int, config: BlendConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Per item, nearness in [0, 1] and how strongly it counts (0 where nothing is known).
+
+    Distance decay where the distance is known; else the share of the user's history in the
+    item's area. Both count from the user's history unless the request gave a location.
+    """
+    n = len(candidates)
+    closeness, strength = np.zeros(n), np.zeros(n)
+    from_history = config.geo_strength * float(history_share(user_history, config.usual_area_half))
+    if candidates.distance_km is not None:
+        known = ~np.isnan(candidates.distance_km)
+        closeness[known] = distance_decay(candidates.distance_km[known], config.geo_half_km)
+        strength[known] = from_history if candidates.usual_area else config.geo_strength
+    if candidates.area_affinity is not None:
+        use = (strength == 0) & ~np.isnan(candidates.area_affinity)
+        if candidates.distance_km is not None:
+            use &= np.isnan(candidates.distance_km)
+        closeness[use] = np.clip(candidates.area_affinity[use], 0.0, 1.0)
+        strength[use] = from_history
+    return closeness, strength
 
 
 def similarity_floor(vectors: np.ndarray, *, pairs: int = 5000, seed: int = 0) -> float:

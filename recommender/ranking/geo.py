@@ -53,3 +53,23 @@ def nearest(
         closer = d < distance  # False for NaN
         distance[closer], which[closer] = d[closer], index
     return np.where(which >= 0, distance, np.nan), which
+
+
+def area_affinity(history_areas: np.ndarray, weights: np.ndarray, item_areas: np.ndarray) -> np.ndarray | None:
+    """Per item, the share of a person's history (by weight) in the item's area (district, dong).
+
+    Where places have no coordinates, the areas a person usually goes are still known by name:
+    1 for an item in the only area of their history, 0 for an area they never went to, NaN where
+    the item's area is unknown (empty). None when no history item has a known area.
+    """
+    history_areas = np.asarray(history_areas, dtype=object)
+    weights = np.asarray(weights, dtype=np.float64)
+    item_areas = np.asarray(item_areas, dtype=object)
+    known = np.asarray([bool(a) for a in history_areas], dtype=bool) & (weights > 0)
+    total = float(weights[known].sum())
+    if total <= 0:
+        return None
+    share: dict[object, float] = {}
+    for area, weight in zip(history_areas[known], weights[known], strict=True):
+        share[area] = share.get(area, 0.0) + float(weight) / total
+    return np.asarray([share.get(a, 0.0) if a else np.nan for a in item_areas], dtype=np.float64)

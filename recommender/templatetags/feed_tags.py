@@ -34,6 +34,8 @@ def reason_text(reason: dict[str, Any]) -> str:
         }
     elif code == "nearby":
         line = _("Nearby · %(distance)s km") % {"distance": reason.get("distance_km", "")}
+    elif code == "usual_area":
+        line = _("In %(area)s, where you often go") % {"area": reason.get("area", "")}
     elif code == "pinned":
         line = _("Featured by our editors")
     else:
