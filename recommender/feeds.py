@@ -355,9 +355,11 @@ def _whereabouts(request: FeedRequest, kind: str, history: _History) -> tuple[_O
 
 
 def _in_areas(kind: str, pool: Any, areas: _Areas) -> Any:
-    """Items in the first ``NEARBY_AREAS`` districts a person usually goes (heaviest first)."""
-    column = "district__in" if kind == ItemKind.PLACE else "place__district__in"
-    return pool.filter(**{column: areas.names[:NEARBY_AREAS].tolist()}).order_by("-pk")
+    """Items without coordinates in the first ``NEARBY_AREAS`` districts a person usually goes
+    (heaviest first); located ones are found by distance (``_nearby``), which counts over a district."""
+    prefix = "" if kind == ItemKind.PLACE else "place__"
+    unlocated = {f"{prefix}district__in": areas.names[:NEARBY_AREAS].tolist(), f"{prefix}latitude__isnull": True}
+    return pool.filter(**unlocated).order_by("-pk")
 
 
 def _top_model_items(model: FactorModel, scores: np.ndarray, excluded: set[int], n: int) -> list[int]:

@@ -12,7 +12,7 @@ from recommender.ranking.als import ALSParams, FactorModel, ModelFileError, fit_
 from recommender.ranking.blend import SOURCES, BlendConfig, Candidates, blend
 from recommender.ranking.diversity import mmr
 from recommender.ranking.explain import closest, top_parts
-from recommender.ranking.geo import area_affinity, distance_decay, haversine_km, nearest, usual_places
+from recommender.ranking.geo import area_affinity, closeness, distance_decay, haversine_km, nearest, usual_places
 from recommender.ranking.matrix import IdIndex, MatrixBuilder, build_matrix
 
 
@@ -274,6 +274,15 @@ def test_area_affinity_is_the_share_of_history_in_each_items_area() -> None:
     assert share[:3].tolist() == pytest.approx([0.75, 0.25, 0.0])
     assert np.isnan(share[3])
     assert area_affinity(np.array(["", ""], dtype=object), np.ones(2), np.array(["성수동"], dtype=object)) is None
+
+
+def test_closeness_is_distance_decay_where_known_else_the_area_share() -> None:
+    distance = np.array([0.0, 2.0, np.nan, np.nan])
+    share = np.array([0.0, 0.0, 0.75, np.nan])  # a known distance wins over the item's district
+    near = closeness(distance, 2.0, share, 4)
+    assert near[:3].tolist() == pytest.approx([1.0, 0.5, 0.75])
+    assert np.isnan(near[3])
+    assert np.isnan(closeness(None, 2.0, None, 2)).all()
 
 
 def test_without_coordinates_the_usual_district_stands_in_for_distance() -> None:

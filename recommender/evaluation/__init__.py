@@ -320,7 +320,7 @@ def _tune_grid(
         # validation NDCG over established items cannot see; tuned, it drifts to 0 by noise.
         geo_axes = {**TUNE_GEO_GRID, **{k: v for k, v in axes.items() if k in ("popularity", "user_history_half")}}
         stages.append(geo_axes)
-    names = [*axes, *(a for a in TUNE_GEO_GRID if len(stages) > 1)]
+    names = list(dict.fromkeys(name for stage_axes in stages for name in stage_axes))
     als = ctx.model.params
     table: list[dict[str, Any]] = []
     best = options.blend

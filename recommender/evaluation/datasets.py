@@ -110,9 +110,9 @@ def _csv_rows(path: Path, delimiter: str = ",") -> Iterator[dict[str, str]]:
 def load_korean_cafes(folder: Path, visit_weight: float, *, naver_only_cafes: bool = False) -> Dataset:
     """Kakao reviews (a review implies a visit) + Naver visitor keywords as item text.
 
-        ``naver_only_cafes`` adds the ~5.7k cafés only Naver knows to the catalogue: they can never be
-        a hit (no reviews), only distractors for the text-based methods, and cost ~5 min of encoding.
-        There are no coordinates in these files (only road addresses), but every café names its dong:
+    ``naver_only_cafes`` adds the ~5.7k cafés only Naver knows to the catalogue: they can never be
+    a hit (no reviews), only distractors for the text-based methods, and cost ~5 min of encoding.
+    There are no coordinates in these files (only road addresses), but every café names its dong:
     the areas a person usually goes are known by name (``item_area``), as a place's district is.
     """
     user_key, item_key = _Keys(), _Keys()

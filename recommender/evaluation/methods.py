@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from recommender.ranking.als import ALSParams, FactorModel, fit_als
 from recommender.ranking.blend import BlendConfig, Candidates, blend, similarity_floor
 from recommender.ranking.coldstart import fit_attribute_map
-from recommender.ranking.geo import area_affinity, distance_decay, nearest, usual_places
+from recommender.ranking.geo import area_affinity, closeness, nearest, usual_places
 from recommender.ranking.matrix import IdIndex, build_matrix
 
 
@@ -76,16 +76,10 @@ class Context:
 
     def closeness(self, user: int) -> np.ndarray | None:
         """Distance decay from the nearest usual place; the area share where no distance is known."""
-        distance = self.distance_km(user)
-        area = self.area_affinity(user)
+        distance, area = self.distance_km(user), self.area_affinity(user)
         if distance is None and area is None:
             return None
-        near = np.full(self.n_items, np.nan) if distance is None else distance_decay(distance, self.geo_half_km)
-        if distance is not None:
-            near[np.isnan(distance)] = np.nan
-        if area is not None:
-            near = np.where(np.isnan(near), area, near)
-        return near
+        return closeness(distance, self.geo_half_km, area, self.n_items)
 
     def user_vector(self, user: int) -> np.ndarray | None:
         items, weights = self.history(user)

@@ -179,16 +179,18 @@ def fit_als(
     """
     from implicit.cpu.als import AlternatingLeastSquares
 
+    # implicit casts other dtypes to float32 (a copy anyway), and skips alpha 1 itself.
+    scale_here = consume and matrix.dtype == np.float32 and params.alpha != 1.0
+    if scale_here:
+        matrix.data *= np.float32(params.alpha)
     model = AlternatingLeastSquares(
         factors=params.factors,
         regularization=params.regularization,
-        alpha=1.0 if consume and matrix.dtype == np.float32 else params.alpha,
+        alpha=1.0 if scale_here else params.alpha,
         iterations=params.iterations,
         random_state=params.seed,
         use_cg=False,  # exact Cholesky steps, so fold_in_user reproduces training users' factors
     )
-    if model.alpha != params.alpha:
-        matrix.data *= np.float32(params.alpha)
     # implicit.utils.check_random_state(seed) is default_rng(seed); users are drawn first, then items.
     rng = np.random.default_rng(params.seed)
     for name, rows in (("user_factors", matrix.shape[0]), ("item_factors", matrix.shape[1])):

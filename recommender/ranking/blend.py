@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from recommender.ranking.geo import distance_decay
+from recommender.ranking.geo import closeness
 
 SOURCES = ("collaborative", "content", "interest", "popularity")
 SIMILARITY_SOURCES = ("content", "interest")
@@ -143,20 +143,12 @@ def _closeness(candidates: Candidates, user_history: int, config: BlendConfig) -
     Distance decay where the distance is known; else the share of the user's history in the
     item's area. Both count from the user's history unless the request gave a location.
     """
-    n = len(candidates)
-    closeness, strength = np.zeros(n), np.zeros(n)
+    near = closeness(candidates.distance_km, config.geo_half_km, candidates.area_affinity, len(candidates))
     from_history = config.geo_strength * float(history_share(user_history, config.usual_area_half))
-    if candidates.distance_km is not None:
-        known = ~np.isnan(candidates.distance_km)
-        closeness[known] = distance_decay(candidates.distance_km[known], config.geo_half_km)
-        strength[known] = from_history if candidates.usual_area else config.geo_strength
-    if candidates.area_affinity is not None:
-        use = (strength == 0) & ~np.isnan(candidates.area_affinity)
-        if candidates.distance_km is not None:
-            use &= np.isnan(candidates.distance_km)
-        closeness[use] = np.clip(candidates.area_affinity[use], 0.0, 1.0)
-        strength[use] = from_history
-    return closeness, strength
+    strength = np.where(np.isnan(near), 0.0, from_history)
+    if candidates.distance_km is not None and not candidates.usual_area:  # counted from the request's location
+        strength[~np.isnan(candidates.distance_km)] = config.geo_strength
+    return np.nan_to_num(near, nan=0.0), strength
 
 
 def similarity_floor(vectors: np.ndarray, *, pairs: int = 5000, seed: int = 0) -> float:

@@ -22,6 +22,20 @@ def distance_decay(distance_km: np.ndarray, half_distance_km: float) -> np.ndarr
     return np.where(np.isnan(d), 1.0, decay)
 
 
+def closeness(
+    distance_km: np.ndarray | None, half_distance_km: float, area_share: np.ndarray | None, n: int
+) -> np.ndarray:
+    """Per item, how near it is in [0, 1]: distance decay where the distance is known, else the
+    share of the person's history in the item's area (:func:`area_affinity`); NaN where neither is."""
+    near = np.full(n, np.nan)
+    if area_share is not None:
+        near = np.clip(np.asarray(area_share, dtype=np.float64), 0.0, 1.0)
+    if distance_km is not None:
+        known = ~np.isnan(distance_km)
+        near[known] = distance_decay(distance_km[known], half_distance_km)
+    return near
+
+
 def usual_places(lats: np.ndarray, lons: np.ndarray, weights: np.ndarray, *, limit: int = 100) -> np.ndarray:
     """Where a person usually goes: positions of their located, positively weighted places, heaviest first.
 
