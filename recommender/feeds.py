@@ -123,26 +123,30 @@ def _unit(vector: np.ndarray | None) -> np.ndarray | None:
     return vector / norm if norm > 0 else None
 
 
+# Each blend weight and the setting that holds it (the similarity floor is measured, see below).
+BLEND_SETTINGS = {
+    "collaborative": "BLEND_COLLABORATIVE",
+    "content": "BLEND_CONTENT",
+    "interest": "BLEND_INTEREST",
+    "popularity": "BLEND_POPULARITY",
+    "predicted": "BLEND_PREDICTED",
+    "user_history_half": "BLEND_USER_HISTORY_HALF",
+    "item_support_half": "BLEND_ITEM_SUPPORT_HALF",
+    "geo_strength": "GEO_STRENGTH",
+    "geo_half_km": "GEO_HALF_KM",
+    "proximity": "GEO_PROXIMITY",
+    "usual_area_half": "GEO_USUAL_AREA_HALF",
+}
+
+
 def blend_config(model: FactorModel | None = None) -> BlendConfig:
     """Blend weights from settings; the similarity floor measured at training unless overridden."""
     floor = settings.BLEND_SIMILARITY_FLOOR
     if floor < 0:
         measured = model.meta.get("similarity_floor", 0.0) if model is not None else 0.0
         floor = float(measured) if isinstance(measured, int | float) else 0.0
-    return BlendConfig(
-        similarity_floor=floor,
-        collaborative=settings.BLEND_COLLABORATIVE,
-        content=settings.BLEND_CONTENT,
-        interest=settings.BLEND_INTEREST,
-        popularity=settings.BLEND_POPULARITY,
-        predicted=settings.BLEND_PREDICTED,
-        user_history_half=settings.BLEND_USER_HISTORY_HALF,
-        item_support_half=settings.BLEND_ITEM_SUPPORT_HALF,
-        geo_strength=settings.GEO_STRENGTH,
-        geo_half_km=settings.GEO_HALF_KM,
-        proximity=settings.GEO_PROXIMITY,
-        usual_area_half=settings.GEO_USUAL_AREA_HALF,
-    )
+    weights = {field: getattr(settings, name) for field, name in BLEND_SETTINGS.items()}
+    return BlendConfig(similarity_floor=floor, **weights)
 
 
 def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedRequest) -> Feed:

@@ -198,13 +198,17 @@ def parse_binary_vectors(chunks: Iterable[bytes], dimensions: int) -> tuple[np.n
     return block["id"].astype(np.int64), block["v"].astype(np.float32)
 
 
+# Each ALS parameter and the setting that holds it.
+ALS_SETTINGS = {
+    "factors": "ALS_FACTORS",
+    "regularization": "ALS_REGULARIZATION",
+    "alpha": "ALS_ALPHA",
+    "iterations": "ALS_ITERATIONS",
+}
+
+
 def default_params() -> ALSParams:
-    return ALSParams(
-        factors=settings.ALS_FACTORS,
-        regularization=settings.ALS_REGULARIZATION,
-        alpha=settings.ALS_ALPHA,
-        iterations=settings.ALS_ITERATIONS,
-    )
+    return ALSParams(**{field: getattr(settings, name) for field, name in ALS_SETTINGS.items()})
 
 
 def train_model(kind: str, params: ALSParams | None = None, *, publish_it: bool = True) -> ModelVersion:

@@ -399,6 +399,40 @@ def test_evaluate_command_ranks_a_foursquare_sample_and_writes_json_and_png(
     assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.shared_data
+def test_evaluate_tune_prints_the_settings_that_serve_what_it_picked(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.test import override_settings
+
+    from recommender.feeds import blend_config
+    from recommender.training import default_params
+
+    # One value per axis, none of them the app's default: the pick is known, the run short.
+    monkeypatch.setattr(evaluation, "TUNE_ALS", ())
+    monkeypatch.setattr(evaluation, "TUNE_GRID", {"popularity": (3.5,), "user_history_half": (2.0,)})
+    monkeypatch.setattr(evaluation, "TUNE_GEO_GRID", {"geo_strength": (0.75,), "usual_area_half": (0.0,)})
+    out_json = tmp_path / "fs.json"
+    call_command(
+        "evaluate", "foursquare", "--path", str(shared_data / "foursquare_singapore"), "--sample-users", "30",
+        "--tune", "--factors", "8", "--regularization", "0.5", "--iterations", "3", "--json", str(out_json),
+    )  # fmt: skip
+    picked = json.loads(out_json.read_text())["tuned"]["settings"]
+    assert picked["BLEND_POPULARITY"] == "3.5" and picked["GEO_STRENGTH"] == "0.75"
+    assert picked["GEO_USUAL_AREA_HALF"] == "0" and picked["ALS_FACTORS"] == "8"
+    printed = capsys.readouterr().out
+    assert "set: BLEND_COLLABORATIVE=1 " in printed and " GEO_STRENGTH=0.75 " in printed
+    # Served with those settings, the app blends and trains exactly as the tuned hybrid did.
+    from django.conf import settings
+
+    typed = {name: type(getattr(settings, name))(value) for name, value in picked.items()}
+    with override_settings(**typed):
+        served, params = blend_config(), default_params()
+    expected = BlendConfig(popularity=3.5, user_history_half=2.0, geo_strength=0.75, usual_area_half=0.0)
+    assert served == expected
+    assert (params.factors, params.regularization, params.iterations) == (8, 0.5, 3)
+
+
 def test_evaluate_command_says_what_is_wrong_with_the_dataset_it_was_given(tmp_path: Path) -> None:
     from django.core.management.base import CommandError
 

@@ -19,8 +19,10 @@ from recommender.evaluation import EvalOptions, cached_embedder, evaluate, finet
 from recommender.evaluation.datasets import DEFAULT_TEXT_MODEL
 from recommender.evaluation.methods import lightfm_available
 from recommender.evaluation.report import format_table, write_json, write_png
+from recommender.feeds import BLEND_SETTINGS
 from recommender.management.dataset_options import add_dataset_arguments, load_dataset
 from recommender.ranking.als import ALSParams
+from recommender.training import ALS_SETTINGS
 
 NO_MODEL = "none"
 
@@ -39,6 +41,13 @@ def _encoder(name: str) -> Any:
         return np.asarray(model.encode(texts, normalize_embeddings=True, show_progress_bar=False), dtype=np.float32)
 
     return encode
+
+
+def tuned_settings(tuned: dict[str, Any]) -> dict[str, str]:
+    """The settings that make the app serve what ``--tune`` picked: blend weights and the hybrid's ALS."""
+    values = {name: tuned["config"][field] for field, name in BLEND_SETTINGS.items()}
+    values |= {name: tuned["als"][field] for field, name in ALS_SETTINGS.items()}
+    return {name: format(value, "g") for name, value in values.items()}
 
 
 def _ks(value: str) -> tuple[int, ...]:
@@ -112,7 +121,12 @@ class Command(BaseCommand):
         report = evaluate(dataset, eval_options, embed, progress=sys.stderr)
         report["path"] = str(folder)
         report["embedding_model"] = model_name if embed is not None else None
+        if report["tuned"]:
+            report["tuned"]["settings"] = tuned_settings(report["tuned"])
         self.stdout.write(format_table(report))
+        if report["tuned"]:
+            lines = " ".join(f"{name}={value}" for name, value in report["tuned"]["settings"].items())
+            self.stdout.write(f"to serve the tuned hybrid on this catalogue, set: {lines}")
         if options["json"]:
             write_json(report, options["json"])
             self.stdout.write(f"wrote {options['json']}")
