@@ -13,14 +13,17 @@ a curator deactivated are exported like the others (their history is history all
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from tqdm import tqdm
 
 from clips.models import Clip
@@ -46,65 +49,95 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _places() -> Iterator[tuple[Any, ...]]:
+def _places(places: QuerySet[Place]) -> Iterator[tuple[Any, ...]]:
     fields = ("pk", "name", "category", "district", "address", "latitude", "longitude", "description", "opening_hours")
-    for pk, name, category, district, address, lat, lon, description, hours in (
-        Place.objects.order_by("pk").values_list(*fields).iterator(chunk_size=CHUNK)
+    for pk, name, category, district, address, lat, lon, description, hours in places.values_list(*fields).iterator(
+        chunk_size=CHUNK
     ):
         opening = json.dumps(hours, ensure_ascii=False) if hours else ""
         yield ("place", pk, name, category, district, address, lat, lon, description, opening, *[""] * 6)
 
 
-def _clips() -> Iterator[tuple[Any, ...]]:
+def _clips(clips: QuerySet[Clip], with_places: bool) -> Iterator[tuple[Any, ...]]:
     fields = ("pk", "title", "category", "caption", "media_url", "thumbnail_url", "duration_seconds", "language")
-    for pk, title, category, caption, media, thumb, duration, language, place in (
-        Clip.objects.order_by("pk").values_list(*fields, "place_id").iterator(chunk_size=CHUNK)
-    ):
+    for pk, title, category, caption, media, thumb, duration, language, place in clips.values_list(
+        *fields, "place_id"
+    ).iterator(chunk_size=CHUNK):
+        place = place if with_places else None  # a clip-only export has no places to refer to
         yield ("clip", pk, title, category, "", "", "", "", "", "", caption, media, thumb, duration, language, place)
 
 
-def _interactions() -> Iterator[tuple[Any, ...]]:
+def _interactions(events: QuerySet[Interaction]) -> Iterator[tuple[Any, ...]]:
     fields = ("pk", "user_id", "place_id", "clip_id", "kind", "occurred_at", "watched_fraction", "idempotency_key")
-    for pk, user, place, clip, kind, occurred, fraction, key in (
-        Interaction.objects.order_by("pk").values_list(*fields).iterator(chunk_size=CHUNK)
-    ):
+    for pk, user, place, clip, kind, occurred, fraction, key in events.values_list(*fields).iterator(chunk_size=CHUNK):
         item_type, item = ("place", place) if place is not None else ("clip", clip)
         # The event's own key where it has one, else one per stored row: two events that are
         # alike in every column stay two events on import.
         yield (user, item_type, item, kind, occurred, fraction, key or f"interaction-{pk}")
 
 
-def _reviews() -> Iterator[tuple[Any, ...]]:
-    fields = ("pk", "user_id", "place_id", "rating", "text", "created_at", "language")
-    yield from Review.objects.order_by("pk").values_list(*fields).iterator(chunk_size=CHUNK)
+def _rows(queryset: QuerySet[Any], *fields: str) -> Iterator[tuple[Any, ...]]:
+    yield from queryset.values_list(*fields).iterator(chunk_size=CHUNK)
 
 
-def _searches() -> Iterator[tuple[Any, ...]]:
-    fields = ("pk", "user_id", "text", "created_at", "language")
-    yield from SearchQuery.objects.order_by("pk").values_list(*fields).iterator(chunk_size=CHUNK)
+@dataclass(frozen=True)
+class _Selection:
+    """What one export holds: everything, or one item type with its activity (and all searches)."""
+
+    item_type: str | None
+
+    def places(self) -> QuerySet[Place]:
+        return Place.objects.order_by("pk") if self.item_type != "clip" else Place.objects.none()
+
+    def clips(self) -> QuerySet[Clip]:
+        return Clip.objects.order_by("pk") if self.item_type != "place" else Clip.objects.none()
+
+    def interactions(self) -> QuerySet[Interaction]:
+        events = Interaction.objects.order_by("pk")
+        if self.item_type is not None:
+            events = events.filter(**{f"{self.item_type}__isnull": False})
+        return events
+
+    def reviews(self) -> QuerySet[Review]:
+        return Review.objects.order_by("pk") if self.item_type != "clip" else Review.objects.none()
+
+    def files(self) -> dict[str, tuple[tuple[str, ...], Iterable[tuple[Any, ...]], int]]:
+        """file -> (columns, rows, how many rows there are), in the order they are written."""
+        places, clips, events, reviews = self.places(), self.clips(), self.interactions(), self.reviews()
+        searches = SearchQuery.objects.order_by("pk")
+        items = itertools.chain(_places(places), _clips(clips, with_places=self.item_type is None))
+        return {
+            "items.csv": (ITEM_COLUMNS, items, places.count() + clips.count()),
+            "interactions.csv": (INTERACTION_COLUMNS, _interactions(events), events.count()),
+            "reviews.csv": (
+                REVIEW_COLUMNS,
+                _rows(reviews, "pk", "user_id", "place_id", "rating", "text", "created_at", "language"),
+                reviews.count(),
+            ),
+            "searches.csv": (
+                SEARCH_COLUMNS,
+                _rows(searches, "pk", "user_id", "text", "created_at", "language"),
+                searches.count(),
+            ),
+        }
 
 
-def _items() -> Iterator[tuple[Any, ...]]:
-    yield from _places()
-    yield from _clips()
+FILES = ("items.csv", "interactions.csv", "reviews.csv", "searches.csv")
+ITEM_TYPES = ("place", "clip")
 
 
-# file -> (columns, rows, how many rows there are)
-FILES: dict[str, tuple[tuple[str, ...], Callable[[], Iterable[tuple[Any, ...]]], Callable[[], int]]] = {
-    "items.csv": (ITEM_COLUMNS, _items, lambda: Place.objects.count() + Clip.objects.count()),
-    "interactions.csv": (INTERACTION_COLUMNS, _interactions, Interaction.objects.count),
-    "reviews.csv": (REVIEW_COLUMNS, _reviews, Review.objects.count),
-    "searches.csv": (SEARCH_COLUMNS, _searches, SearchQuery.objects.count),
-}
-
-
-def export_generic(folder: Path, *, progress: TextIO | None = None) -> dict[str, int]:
+def export_generic(folder: Path, *, item_type: str | None = None, progress: TextIO | None = None) -> dict[str, int]:
     """Write the four files of the generic format into ``folder``; rows written per file.
+
+    ``item_type`` ("place" or "clip") keeps only items of that type and the interactions (and,
+    for places, the reviews) with them; searches are interests for both and always go along.
 
     All four are read from one snapshot (a repeatable-read transaction when this call opens the
     transaction), so every interaction, review and clip refers to an item in items.csv even while
     people keep writing. ``progress``: where the per-file progress bars go (None: no bars).
     """
+    if item_type is not None and item_type not in ITEM_TYPES:
+        raise ValueError(f"item type must be one of {', '.join(ITEM_TYPES)}, not {item_type!r}")
     folder.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
     outermost = not connection.in_atomic_block
@@ -112,8 +145,8 @@ def export_generic(folder: Path, *, progress: TextIO | None = None) -> dict[str,
         if outermost and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        for name, (columns, rows, total) in FILES.items():
-            counts[name] = _write(folder, name, columns, rows(), total(), progress)
+        for name, (columns, rows, total) in _Selection(item_type).files().items():
+            counts[name] = _write(folder, name, columns, rows, total, progress)
     return counts
 
 

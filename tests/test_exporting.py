@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 from pathlib import Path
@@ -106,11 +107,14 @@ def test_an_interrupted_export_leaves_no_file_that_looks_whole(tmp_path: Path, m
     _catalogue()
     (tmp_path / "reviews.csv").write_text("an older export\n", encoding="utf-8")
 
-    def broken():  # type: ignore[no-untyped-def]
-        yield from exporting._reviews()
-        raise OSError(28, "No space left on device")
+    rows = exporting._rows
 
-    monkeypatch.setitem(exporting.FILES, "reviews.csv", (exporting.REVIEW_COLUMNS, broken, Review.objects.count))
+    def broken(queryset, *fields):  # type: ignore[no-untyped-def]
+        yield from rows(queryset, *fields)
+        if queryset.model is Review:
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(exporting, "_rows", broken)
     with pytest.raises(CommandError, match="No space left on device"):
         call_command("export_data", str(tmp_path), "--no-progress")
     assert (tmp_path / "reviews.csv").read_text(encoding="utf-8") == "an older export\n"  # not half-replaced
@@ -131,7 +135,7 @@ def test_an_export_reads_one_snapshot_while_people_keep_writing(
     dsn = psycopg.conninfo.make_conninfo(**{k: v for k, v in params.items() if isinstance(v, str | int)})
     original = exporting._interactions
 
-    def meanwhile():  # type: ignore[no-untyped-def]
+    def meanwhile(events):  # type: ignore[no-untyped-def]
         # items.csv is written; another process now adds a place and a visit to it.
         with psycopg.connect(dsn, autocommit=True) as other:
             new_place = other.execute(
@@ -145,13 +149,38 @@ def test_an_export_reads_one_snapshot_while_people_keep_writing(
                 " VALUES (%s, %s, 'visit', 3, now(), now(), 'app')",
                 (person.pk, new_place),
             )
-        yield from original()
+        yield from original(events)
 
-    monkeypatch.setitem(exporting.FILES, "interactions.csv", (exporting.INTERACTION_COLUMNS, meanwhile, lambda: 0))
+    monkeypatch.setattr(exporting, "_interactions", meanwhile)
     exporting.export_generic(tmp_path)
     assert Interaction.objects.count() == 2  # the write went through
     assert len((tmp_path / "interactions.csv").read_text().splitlines()) == 2  # header + the snapshot's one
     call_command("import_data", "generic", str(tmp_path), "--source", "copy")  # every reference resolves
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_an_export_of_one_item_type_keeps_its_activity_and_every_search(tmp_path: Path) -> None:
+    _catalogue()
+    call_command("export_data", str(tmp_path / "clips"), "--item-type", "clip", "--no-progress")
+    items = _read(tmp_path / "clips" / "items.csv")
+    assert [row["item_type"] for row in items] == ["clip", "clip"]
+    assert all(row["place_id"] == "" for row in items)  # no reference to a place that is not there
+    events = _read(tmp_path / "clips" / "interactions.csv")
+    assert [(row["item_type"], row["kind"]) for row in events] == [("clip", "watch")]
+    assert _read(tmp_path / "clips" / "reviews.csv") == []
+    assert [row["text"] for row in _read(tmp_path / "clips" / "searches.csv")] == ["quiet cafe, river view"]
+    call_command("import_data", "generic", str(tmp_path / "clips"), "--source", "copy")  # and it reads back
+    assert Interaction.objects.filter(source="copy", clip__isnull=False).count() == 1
+
+    call_command("export_data", str(tmp_path / "places"), "--item-type", "place", "--no-progress")
+    assert {row["item_type"] for row in _read(tmp_path / "places" / "items.csv")} == {"place"}
+    kinds = sorted(row["kind"] for row in _read(tmp_path / "places" / "interactions.csv"))
+    assert kinds == ["dislike", "view", "view", "visit"]
+    assert len(_read(tmp_path / "places" / "reviews.csv")) == 1
 
 
 def test_export_data_refuses_a_path_that_is_a_file(tmp_path: Path) -> None:

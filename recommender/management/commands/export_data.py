@@ -9,7 +9,7 @@ from typing import Any, TextIO, cast
 
 from django.core.management.base import BaseCommand, CommandError
 
-from recommender.exporting import export_generic
+from recommender.exporting import ITEM_TYPES, export_generic
 
 
 class Command(BaseCommand):
@@ -20,6 +20,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("path", type=Path, help="the folder to write (created if missing)")
+        parser.add_argument(
+            "--item-type", choices=ITEM_TYPES, help="only places or only clips, with their activity (default: both)"
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -28,7 +31,11 @@ class Command(BaseCommand):
             raise CommandError(f"not a folder: {folder}")
         started = time.monotonic()
         try:
-            counts = export_generic(folder, progress=None if options["no_progress"] else cast(TextIO, self.stderr._out))
+            counts = export_generic(
+                folder,
+                item_type=options["item_type"],
+                progress=None if options["no_progress"] else cast(TextIO, self.stderr._out),
+            )
         except OSError as exc:
             raise CommandError(f"cannot write to {folder}: {exc.strerror or exc}") from exc
         summary = ", ".join(f"{name} {count:,}" for name, count in counts.items())
