@@ -42,7 +42,7 @@ from recommender.ranking.als import FactorModel
 from recommender.ranking.blend import BlendConfig, Blended, Candidates, blend
 from recommender.ranking.coldstart import AttributeMap
 from recommender.ranking.diversity import mmr
-from recommender.ranking.explain import closest, top_parts
+from recommender.ranking.explain import closest, top_parts, typical_parts
 from recommender.ranking.geo import area_affinity, nearest, usual_places
 from recommender.ranking.rules import apply_rules, place_pins
 from recommender.training import live_model
@@ -270,6 +270,7 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
     pinned = {item_id for _, item_id in live_pins}
 
     evidence = _Evidence(user, kind, liked_ids, liked_vectors, vectors[picked], item_ids[picked])
+    typical = typical_parts(blended.parts)  # reasons name what lifts an item above the ordinary candidate
     items = []
     for rank, index in enumerate(picked):
         parts = {name: float(values[index]) for name, values in blended.parts.items()}
@@ -290,7 +291,12 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
                     {"code": "pinned", "keywords": proof["keywords"]}
                     if int(item_ids[index]) in pinned
                     else _reason(
-                        top_parts(blended.parts, int(index)), proof, d, _mostly_predicted(blended, index), near, area
+                        top_parts(blended.parts, int(index), typical=typical),
+                        proof,
+                        d,
+                        _mostly_predicted(blended, index),
+                        near,
+                        area,
                     )
                 ),
                 evidence=proof,

@@ -336,20 +336,24 @@ TRAIN_EVERY_SECONDS = env_int("TRAIN_EVERY_SECONDS", 6 * 3600, minimum=60)
 BLEND_COLLABORATIVE = env_float("BLEND_COLLABORATIVE", 1.0, minimum=0.0)
 BLEND_CONTENT = env_float("BLEND_CONTENT", 0.6, minimum=0.0)
 BLEND_INTEREST = env_float("BLEND_INTEREST", 0.6, minimum=0.0)
-BLEND_POPULARITY = env_float("BLEND_POPULARITY", 0.2, minimum=0.0)
+BLEND_POPULARITY = env_float("BLEND_POPULARITY", 0.5, minimum=0.0)
 # Trust in the collaborative score predicted from a new item's text (0 = content only for new items).
 BLEND_PREDICTED = env_float("BLEND_PREDICTED", 0.5, minimum=0.0)
 BLEND_USER_HISTORY_HALF = env_float("BLEND_USER_HISTORY_HALF", 5.0, minimum=0.0)
 BLEND_ITEM_SUPPORT_HALF = env_float("BLEND_ITEM_SUPPORT_HALF", 5.0, minimum=0.0)
 # Cosine of unrelated items for the embedding model; -1 = measured on the catalogue at training.
 BLEND_SIMILARITY_FLOOR = env_float("BLEND_SIMILARITY_FLOOR", -1.0, minimum=-1.0, maximum=0.95)
-GEO_STRENGTH = env_float("GEO_STRENGTH", 0.5, minimum=0.0, maximum=1.0)
+# Distance decay scales the whole score (1) or part of it (below 1). 1, full trust in the usual
+# areas (GEO_USUAL_AREA_HALF 0) and popularity 0.5 are what `evaluate` supports on all three
+# datasets (README, "Choosing the defaults").
+GEO_STRENGTH = env_float("GEO_STRENGTH", 1.0, minimum=0.0, maximum=1.0)
 GEO_HALF_KM = env_float("GEO_HALF_KM", 2.0, minimum=0.01)
 # What nearness adds by itself, so it orders places nothing else is known about (0 = off).
 GEO_PROXIMITY = env_float("GEO_PROXIMITY", 0.02, minimum=0.0)
 # Without a location in the request, distances count from the nearest of the places the user
-# usually goes; they get half the geo strength at this many history items (one visit is a guess).
-GEO_USUAL_AREA_HALF = env_float("GEO_USUAL_AREA_HALF", 5.0, minimum=0.0)
+# usually goes; they get half the geo strength at this many history items (0: full strength from
+# the first one, which is what people's check-ins and reviews support).
+GEO_USUAL_AREA_HALF = env_float("GEO_USUAL_AREA_HALF", 0.0, minimum=0.0)
 FEED_DIVERSITY = env_float("FEED_DIVERSITY", 0.8, minimum=0.0, maximum=1.0)  # MMR trade-off; 1 = off
 FEED_CANDIDATES_PER_SOURCE = env_int("FEED_CANDIDATES_PER_SOURCE", 200, minimum=10, maximum=5000)
 # How long the API keeps a computed feed in the shared cache (recommender/feed_cache.py); the

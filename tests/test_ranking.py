@@ -11,7 +11,7 @@ import pytest
 from recommender.ranking.als import ALSParams, FactorModel, ModelFileError, fit_als
 from recommender.ranking.blend import SOURCES, BlendConfig, Candidates, blend
 from recommender.ranking.diversity import mmr
-from recommender.ranking.explain import closest, top_parts
+from recommender.ranking.explain import closest, top_parts, typical_parts
 from recommender.ranking.geo import area_affinity, closeness, distance_decay, haversine_km, nearest, usual_places
 from recommender.ranking.matrix import IdIndex, MatrixBuilder, build_matrix
 
@@ -307,14 +307,31 @@ def test_without_coordinates_the_usual_district_stands_in_for_distance() -> None
     assert 0 < gap[0] < gap[1]
 
 
-def test_nearness_alone_never_outweighs_real_evidence() -> None:
+def test_below_full_geo_strength_nearness_alone_never_outweighs_real_evidence() -> None:
     scores = {s: np.zeros(2) for s in SOURCES}
     scores["content"] = np.array([0.0, 0.2])
     c = candidates(
         item_ids=np.array([1, 2]), scores=scores, item_support=np.zeros(2), distance_km=np.array([0.0, 30.0])
     )
-    result = blend(c, user_history=3, config=BlendConfig())
+    result = blend(c, user_history=3, config=BlendConfig(geo_strength=0.5))
     assert result.total[1] > result.total[0]
+
+
+def test_at_full_geo_strength_a_far_place_keeps_only_its_decayed_share() -> None:
+    # The default: distance decay scales the whole score, so 30 km away (15 halvings at 2 km) a
+    # place with evidence falls below one next door with none, and 2 km away it keeps half.
+    scores = {s: np.zeros(3) for s in SOURCES}
+    scores["content"] = np.array([0.0, 0.2, 0.2])
+    c = candidates(
+        item_ids=np.arange(3), scores=scores, item_support=np.zeros(3), distance_km=np.array([0.0, 30.0, 2.0])
+    )
+    config = BlendConfig()
+    assert config.geo_strength == 1.0
+    result = blend(c, user_history=3, config=config)
+    assert result.total[0] > result.total[1]
+    evidence = result.parts["content"][2]
+    assert result.total[2] == pytest.approx(evidence / 2 + config.proximity / 2)
+    assert np.allclose(sum(result.parts.values()), result.total)
 
 
 def test_missing_and_negative_evidence_adds_nothing() -> None:
@@ -377,13 +394,30 @@ def test_closest_evidence_and_top_parts() -> None:
     assert top_parts(parts, 0) == [("interest", 0.5), ("content", 0.2)]
 
 
+def test_a_reason_names_what_lifts_an_item_above_the_ordinary_candidate() -> None:
+    # Every candidate is about as popular (0.5); item 0 alone matches the person's search well.
+    parts = {
+        "popularity": np.array([0.50, 0.50, 0.48, 0.52, 0.90]),
+        "interest": np.array([0.30, 0.05, 0.04, 0.06, 0.05]),
+        "distance": np.array([-0.1, 0.0, -0.2, 0.0, 0.0]),
+    }
+    typical = typical_parts(parts)
+    assert typical == {"popularity": 0.5, "interest": 0.05, "distance": 0.0}
+    assert top_parts(parts, 0)[0] == ("popularity", 0.5)  # the largest part...
+    assert top_parts(parts, 0, typical=typical) == [("interest", 0.3), ("popularity", 0.5)]  # ...shared by all
+    # Far more popular than the rest: popularity is what singles item 4 out.
+    assert top_parts(parts, 4, typical=typical)[0] == ("popularity", 0.9)
+    # Below the ordinary on both: the one it falls least short on first; the negative distance never.
+    assert top_parts(parts, 2, typical=typical) == [("interest", 0.04), ("popularity", 0.48)]
+
+
 def test_the_similarity_floor_rescales_squeezed_cosines_so_content_can_compete() -> None:
     squeezed = candidates(
         scores={"content": np.array([0.95, 0.90, 0.85]), "popularity": np.array([0.0, 0.5, 1.0])},
         item_support=np.array([0, 0, 0]),
     )
-    plain = blend(squeezed, user_history=3, config=BlendConfig())
-    floored = blend(squeezed, user_history=3, config=BlendConfig(similarity_floor=0.85))
+    plain = blend(squeezed, user_history=3, config=BlendConfig(popularity=0.2))
+    floored = blend(squeezed, user_history=3, config=BlendConfig(popularity=0.2, similarity_floor=0.85))
     assert np.argmax(plain.total) == 2  # popularity swamps cosines that differ by 0.1
     assert np.argmax(floored.total) == 0  # measured against the model's floor, content decides
     assert floored.parts["content"][2] == 0

@@ -26,18 +26,19 @@ class BlendConfig:
     collaborative: float = 1.0
     content: float = 0.6
     interest: float = 0.6
-    popularity: float = 0.2
+    popularity: float = 0.5
     # Trust in the collaborative score predicted from an item's text, relative to a real one; it
     # stands in for the ALS score in proportion to how little support the item has.
     predicted: float = 0.5
     user_history_half: float = 5.0  # history size at which CF gets half its full weight
     item_support_half: float = 5.0  # training users at which an item's CF score gets half weight
-    geo_strength: float = 0.5  # 0 ignores distance; 1 lets distance decay scale the whole score
+    geo_strength: float = 1.0  # 0 ignores distance; 1 lets distance decay scale the whole score
     geo_half_km: float = 2.0  # distance at which the decay is one half
     proximity: float = 0.02  # what nearness adds by itself (at distance 0, full geo strength)
     # Distances from where the user usually goes (no location in the request) are only as good as
-    # the history those places come from: geo strength × history_share(history, this half).
-    usual_area_half: float = 5.0
+    # the history those places come from: geo strength × history_share(history, this half); 0
+    # trusts them fully from the first item.
+    usual_area_half: float = 0.0
     # Typical cosine between unrelated items for the embedding model in use. Cosines of content and
     # interest are rescaled to (cos − floor)/(1 − floor): a model whose cosines all sit near 0.9
     # (multilingual e5) then weighs as much as one whose cosines spread from 0 to 1 (MiniLM).

@@ -18,7 +18,22 @@ def closest(item_vectors: np.ndarray, evidence_vectors: np.ndarray) -> tuple[np.
     return best.astype(np.int64), sims[np.arange(n), best]
 
 
-def top_parts(parts: dict[str, np.ndarray], index: int, limit: int = 3) -> list[tuple[str, float]]:
-    """The largest positive score parts of one item, biggest first (what a one-line reason names)."""
-    ranked = sorted(((name, float(values[index])) for name, values in parts.items()), key=lambda p: -p[1])
+def typical_parts(parts: dict[str, np.ndarray]) -> dict[str, float]:
+    """The median of each score part over a candidate set: what an ordinary candidate gets."""
+    return {name: float(np.median(values)) if len(values) else 0.0 for name, values in parts.items()}
+
+
+def top_parts(
+    parts: dict[str, np.ndarray], index: int, limit: int = 3, typical: dict[str, float] | None = None
+) -> list[tuple[str, float]]:
+    """The positive score parts of one item that a one-line reason may name, the first one first.
+
+    Without ``typical`` the largest part comes first. With it (``typical_parts`` of the candidate
+    set) parts are ordered by how far they lift the item above an ordinary candidate: when every
+    candidate is popular, the search or the liked item that singles this one out is the reason,
+    not the popularity they all share. Values are the parts themselves either way.
+    """
+    typical = typical or {}
+    values = [(name, float(v[index])) for name, v in parts.items()]
+    ranked = sorted(values, key=lambda p: -(p[1] - typical.get(p[0], 0.0)))
     return [(name, value) for name, value in ranked if value > 0][:limit]
