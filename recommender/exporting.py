@@ -5,9 +5,10 @@ export moves a catalogue to another installation, and ``evaluate generic --path 
 tunes the blend on the catalogue's own data and prints the settings that serve it.
 
 Ids are the database's primary keys; a person appears only as their numeric id (no user name, no
-e-mail). Each file is written beside its final name and renamed into place when complete, so an
-interrupted export never leaves a file that looks whole. The format has no "hidden" flag: items
-a curator deactivated are exported like the others (their history is history all the same).
+e-mail). The files are written beside their final names and renamed into place only once all
+four are complete, so an interrupted export leaves the folder as it was. Interactions keep their
+stored weight (the optional ``weight`` column). The format has no "hidden" flag: items a
+curator deactivated are exported like the others (their history is history all the same).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from tqdm import tqdm
 
 from clips.models import Clip
 from places.models import Place, Review
+from recommender.importers.generic import FILES, ITEM_TYPES
 from recommender.models import Interaction, SearchQuery
 
 ITEM_COLUMNS = (
@@ -35,7 +37,7 @@ ITEM_COLUMNS = (
     "description", "opening_hours", "caption", "media_url", "thumbnail_url", "duration_seconds",
     "language", "place_id",
 )  # fmt: skip
-INTERACTION_COLUMNS = ("user_id", "item_type", "item_id", "kind", "timestamp", "watched_fraction", "event_id")
+INTERACTION_COLUMNS = ("user_id", "item_type", "item_id", "kind", "timestamp", "watched_fraction", "weight", "event_id")
 REVIEW_COLUMNS = ("review_id", "user_id", "place_id", "rating", "text", "timestamp", "language")
 SEARCH_COLUMNS = ("search_id", "user_id", "text", "timestamp", "language")
 CHUNK = 5000  # rows fetched per round trip (a server-side cursor: memory stays flat)
@@ -68,12 +70,15 @@ def _clips(clips: QuerySet[Clip], with_places: bool) -> Iterator[tuple[Any, ...]
 
 
 def _interactions(events: QuerySet[Interaction]) -> Iterator[tuple[Any, ...]]:
-    fields = ("pk", "user_id", "place_id", "clip_id", "kind", "occurred_at", "watched_fraction", "idempotency_key")
-    for pk, user, place, clip, kind, occurred, fraction, key in events.values_list(*fields).iterator(chunk_size=CHUNK):
+    fields = ("pk", "user_id", "place_id", "clip_id", "kind", "occurred_at", "watched_fraction", "weight")
+    for pk, user, place, clip, kind, occurred, fraction, weight in events.values_list(*fields).iterator(
+        chunk_size=CHUNK
+    ):
         item_type, item = ("place", place) if place is not None else ("clip", clip)
-        # The event's own key where it has one, else one per stored row: two events that are
-        # alike in every column stay two events on import.
-        yield (user, item_type, item, kind, occurred, fraction, key or f"interaction-{pk}")
+        # One key per stored row: two events alike in every column stay two on import. Never the
+        # stored idempotency key, which may carry another system's user id (an e-mail, say).
+        # The weight as stored: importers set some from counts (foursquare check-ins, Last.fm plays).
+        yield (user, item_type, item, kind, occurred, fraction, weight, f"interaction-{pk}")
 
 
 def _rows(queryset: QuerySet[Any], *fields: str) -> Iterator[tuple[Any, ...]]:
@@ -122,10 +127,6 @@ class _Selection:
         }
 
 
-FILES = ("items.csv", "interactions.csv", "reviews.csv", "searches.csv")
-ITEM_TYPES = ("place", "clip")
-
-
 def export_generic(folder: Path, *, item_type: str | None = None, progress: TextIO | None = None) -> dict[str, int]:
     """Write the four files of the generic format into ``folder``; rows written per file.
 
@@ -139,15 +140,19 @@ def export_generic(folder: Path, *, item_type: str | None = None, progress: Text
     if item_type is not None and item_type not in ITEM_TYPES:
         raise ValueError(f"item type must be one of {', '.join(ITEM_TYPES)}, not {item_type!r}")
     folder.mkdir(parents=True, exist_ok=True)
-    counts: dict[str, int] = {}
     outermost = not connection.in_atomic_block
     with transaction.atomic():
         if outermost and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        for name, (columns, rows, total) in _Selection(item_type).files().items():
-            counts[name] = _write(folder, name, columns, rows, total, progress)
-    return counts
+        written = [
+            _write(folder, name, columns, rows, total, progress)
+            for name, (columns, rows, total) in _Selection(item_type).files().items()
+        ]
+    # Only now, with all four complete, do they replace an earlier export's: never a mix of two.
+    for partial, final, _ in written:
+        os.replace(partial, final)
+    return {final.name: count for _, final, count in written}
 
 
 def _write(
@@ -157,24 +162,28 @@ def _write(
     rows: Iterable[tuple[Any, ...]],
     total: int,
     progress: TextIO | None,
-) -> int:
-    """One file, written beside its final name and renamed into place once complete."""
+) -> tuple[Path, Path, int]:
+    """One file, written beside its final name: (that partial file, the final name, rows)."""
     final = folder / name
     partial = folder / f".{name}.partial"
     count = 0
-    with (
-        partial.open("w", encoding="utf-8", newline="") as handle,
-        tqdm(total=total, desc=name, unit="row", file=progress, disable=progress is None) as bar,
-    ):
-        writer = csv.writer(handle)
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([_cell(v) for v in row])
-            count += 1
-            if count % CHUNK == 0:
-                bar.update(CHUNK)
-        bar.update(count % CHUNK)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, final)
-    return count
+    try:
+        with (
+            partial.open("w", encoding="utf-8", newline="") as handle,
+            tqdm(total=total, desc=name, unit="row", file=progress, disable=progress is None) as bar,
+        ):
+            writer = csv.writer(handle)
+            writer.writerow(columns)
+            for row in rows:
+                writer.writerow([_cell(v) for v in row])
+                count += 1
+                if count % CHUNK == 0:
+                    bar.update(CHUNK)
+            bar.update(count % CHUNK)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        for leftover in FILES:  # this file's and the ones written before it
+            (folder / f".{leftover}.partial").unlink(missing_ok=True)
+        raise
+    return partial, final, count

@@ -270,7 +270,8 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
     pinned = {item_id for _, item_id in live_pins}
 
     evidence = _Evidence(user, kind, liked_ids, liked_vectors, vectors[picked], item_ids[picked])
-    typical = typical_parts(blended.parts)  # reasons name what lifts an item above the ordinary candidate
+    # Reasons name what lifts an item above the ordinary candidate among those the filters kept.
+    typical = typical_parts({name: values[kept] for name, values in blended.parts.items()})
     items = []
     for rank, index in enumerate(picked):
         parts = {name: float(values[index]) for name, values in blended.parts.items()}
@@ -291,7 +292,7 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
                     {"code": "pinned", "keywords": proof["keywords"]}
                     if int(item_ids[index]) in pinned
                     else _reason(
-                        top_parts(blended.parts, int(index), typical=typical),
+                        top_parts(blended.parts, int(index), len(blended.parts), typical),
                         proof,
                         d,
                         _mostly_predicted(blended, index),
@@ -550,7 +551,7 @@ def _reason(
     near: str | None = None,
     area: str | None = None,
 ) -> dict[str, Any]:
-    """The one-line "why" of an item, from its largest score part and the evidence for it."""
+    """The one-line "why" of an item, from its leading score part (``top_parts``) and the evidence."""
     for name, _ in parts:
         if name == "interest":
             if "search" in proof:

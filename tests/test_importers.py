@@ -371,6 +371,18 @@ MALFORMED = [
         id="generic-unknown-kind",
     ),
     pytest.param(
+        *_generic(
+            {
+                "items.csv": ITEMS,
+                "interactions.csv": INTERACTIONS.replace(
+                    "watched_fraction,event_id", "watched_fraction,event_id,weight"
+                ).replace(",e-1001\n", ",e-1001,1e9\n"),
+            }
+        ),
+        "interactions.csv line 2: weight '1e9' is out of range",
+        id="generic-weight-out-of-range",
+    ),
+    pytest.param(
         "korean_cafes",
         {
             "reviews.csv": 'name,address,user_id,rating,review,cafe\n카페,망원동,u1,5.0,"좋아요\n정말로",카페 망원동\n'

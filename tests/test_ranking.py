@@ -397,18 +397,22 @@ def test_closest_evidence_and_top_parts() -> None:
 def test_a_reason_names_what_lifts_an_item_above_the_ordinary_candidate() -> None:
     # Every candidate is about as popular (0.5); item 0 alone matches the person's search well.
     parts = {
-        "popularity": np.array([0.50, 0.50, 0.48, 0.52, 0.90]),
-        "interest": np.array([0.30, 0.05, 0.04, 0.06, 0.05]),
-        "distance": np.array([-0.1, 0.0, -0.2, 0.0, 0.0]),
+        "popularity": np.array([0.50, 0.50, 0.48, 0.52, 0.90, 0.50]),
+        "interest": np.array([0.30, 0.00, 0.04, 0.00, 0.00, 0.01]),
+        "distance": np.array([-0.1, 0.0, -0.2, 0.0, 0.0, 0.0]),
     }
     typical = typical_parts(parts)
-    assert typical == {"popularity": 0.5, "interest": 0.05, "distance": 0.0}
+    assert typical == {"popularity": 0.5, "interest": pytest.approx(0.005), "distance": 0.0}
     assert top_parts(parts, 0)[0] == ("popularity", 0.5)  # the largest part...
     assert top_parts(parts, 0, typical=typical) == [("interest", 0.3), ("popularity", 0.5)]  # ...shared by all
     # Far more popular than the rest: popularity is what singles item 4 out.
     assert top_parts(parts, 4, typical=typical)[0] == ("popularity", 0.9)
-    # Below the ordinary on both: the one it falls least short on first; the negative distance never.
-    assert top_parts(parts, 2, typical=typical) == [("interest", 0.04), ("popularity", 0.48)]
+    # A faint match (under a tenth of the score) is no reason; then the largest part leads, and a
+    # negative part never appears.
+    assert top_parts(parts, 5, typical=typical) == [("popularity", 0.5), ("interest", 0.01)]
+    assert top_parts(parts, 2, typical=typical) == [("popularity", 0.48), ("interest", 0.04)]
+    # A part with no finite value counts as 0 for an ordinary candidate.
+    assert typical_parts({"curator": np.array([np.nan, np.nan])}) == {"curator": 0.0}
 
 
 def test_the_similarity_floor_rescales_squeezed_cosines_so_content_can_compete() -> None:

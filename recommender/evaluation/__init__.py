@@ -78,7 +78,7 @@ TUNE_GRID = {
     "predicted": (0.0, 0.5, 1.0),
 }
 # Extra axes where items have coordinates or areas. usual_area_half 0 trusts the places a person usually
-# goes as much as a location sent with the request; 5 (the default) trusts them with history.
+# goes as much as a location sent with the request (the app's default); 5 trusts them with history.
 TUNE_GEO_GRID = {
     "geo_strength": (0.25, 0.5, 0.75, 1.0),
     "usual_area_half": (0.0, 5.0),

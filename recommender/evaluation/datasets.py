@@ -248,7 +248,8 @@ def load_lastfm(folder: Path) -> Dataset:
 def load_generic(folder: Path, kind_weights: Mapping[str, float]) -> Dataset:
     """The documented generic CSV format (docs/import-format.md): items.csv + interactions.csv.
 
-    Optional reviews.csv (a review is a visit, as in the Kakao import, and its text a doc) and
+    Optional reviews.csv (a review is a visit, as in the Kakao import, unless interactions.csv holds
+    a visit of that person to that place already; its text is a doc) and
     searches.csv (the user's searches). ``kind_weights`` maps an event kind to its weight; a
     ``watch`` is scaled by ``watched_fraction``. Items are keyed ``"<item_type>:<item_id>"``.
     """
@@ -269,6 +270,7 @@ def load_generic(folder: Path, kind_weights: Mapping[str, float]) -> Dataset:
         areas.append((row.get("district") or "").strip())
     pairs: dict[tuple[int, int], float] = defaultdict(float)
     times: dict[tuple[int, int], float] = {}
+    visited: set[tuple[int, int]] = set()
 
     def pair(user: str, key: str, file: str) -> tuple[int, int]:
         if key not in item_key.index:
@@ -279,17 +281,23 @@ def load_generic(folder: Path, kind_weights: Mapping[str, float]) -> Dataset:
         kind = row["kind"]
         if kind not in kind_weights:
             raise ValueError(f"interactions.csv: unknown kind {kind!r}")
-        weight = kind_weights[kind]
-        if kind == "watch" and row.get("watched_fraction"):
-            weight *= float(row["watched_fraction"])
+        if row.get("weight"):  # the event's own weight (an export of a catalogue keeps them)
+            weight = float(row["weight"])
+        else:
+            weight = kind_weights[kind]
+            if kind == "watch" and row.get("watched_fraction"):
+                weight *= float(row["watched_fraction"])
         p = pair(row["user_id"], f"{row['item_type']}:{row['item_id']}", "interactions.csv")
         pairs[p] += weight
         times[p] = max(times.get(p, -math.inf), _epoch(row["timestamp"]))
+        if kind == "visit":
+            visited.add(p)
     docs: list[tuple[int, int, str]] = []
     if (folder / "reviews.csv").is_file():
         for row in _csv_rows(folder / "reviews.csv"):
             p = pair(row["user_id"], f"place:{row['place_id']}", "reviews.csv")
-            pairs[p] += kind_weights["visit"]
+            if p not in visited:  # a review is a visit, unless interactions.csv has that visit already
+                pairs[p] += kind_weights["visit"]
             times[p] = max(times.get(p, -math.inf), _epoch(row["timestamp"]))
             if row.get("text"):
                 docs.append((*p, " ".join(row["text"].split())))

@@ -36,8 +36,9 @@ from recommender.models import InteractionKind, SearchQuery, interaction_weight
 
 FILES = ("items.csv", "interactions.csv", "reviews.csv", "searches.csv")
 ITEM_TYPES = ("place", "clip")
+MAX_WEIGHT = 1e6  # an event's own weight (the optional column), either sign
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+HHMM = re.compile(r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")  # 24:00 closes at midnight, as places.hours reads it
 _url = URLValidator(schemes=["http", "https"])
 
 
@@ -175,6 +176,12 @@ def run(ctx: ImportContext) -> None:
                 occurred_at = parse_datetime(timestamp)
                 fraction_text = _text(row, "watched_fraction")
                 fraction = parse_float(fraction_text, "watched_fraction", lo=0, hi=1) if fraction_text else None
+                weight_text = _text(row, "weight")
+                weight = (
+                    parse_float(weight_text, "weight", lo=-MAX_WEIGHT, hi=MAX_WEIGHT)
+                    if weight_text
+                    else interaction_weight(kind, fraction)
+                )
                 event_id = _text(row, "event_id")
             if not check(where, item_type, item_id):
                 continue
@@ -187,7 +194,7 @@ def run(ctx: ImportContext) -> None:
                 item_id,
                 {
                     "kind": kind,
-                    "weight": interaction_weight(kind, fraction),
+                    "weight": weight,
                     "watched_fraction": fraction,
                     "occurred_at": occurred_at,
                     "source": ctx.source,

@@ -18,9 +18,18 @@ def closest(item_vectors: np.ndarray, evidence_vectors: np.ndarray) -> tuple[np.
     return best.astype(np.int64), sims[np.arange(n), best]
 
 
+# A part names an item's reason for lifting it above the ordinary candidate only if it is at least
+# this share of the item's positive score: a faint search match on a popular place is not "why".
+REASON_MIN_SHARE = 0.1
+
+
 def typical_parts(parts: dict[str, np.ndarray]) -> dict[str, float]:
     """The median of each score part over a candidate set: what an ordinary candidate gets."""
-    return {name: float(np.median(values)) if len(values) else 0.0 for name, values in parts.items()}
+    typical = {}
+    for name, values in parts.items():
+        finite = values[np.isfinite(values)]
+        typical[name] = float(np.median(finite)) if len(finite) else 0.0
+    return typical
 
 
 def top_parts(
@@ -29,11 +38,17 @@ def top_parts(
     """The positive score parts of one item that a one-line reason may name, the first one first.
 
     Without ``typical`` the largest part comes first. With it (``typical_parts`` of the candidate
-    set) parts are ordered by how far they lift the item above an ordinary candidate: when every
-    candidate is popular, the search or the liked item that singles this one out is the reason,
-    not the popularity they all share. Values are the parts themselves either way.
+    set), parts that lift the item above an ordinary candidate and make up a real share of its
+    score come first, furthest lift first: when every candidate is popular, the search or the
+    liked item that singles this one out is the reason, not the popularity they all share. The
+    other positive parts follow, largest first. Values are the parts themselves either way.
     """
-    typical = typical or {}
     values = [(name, float(v[index])) for name, v in parts.items()]
-    ranked = sorted(values, key=lambda p: -(p[1] - typical.get(p[0], 0.0)))
-    return [(name, value) for name, value in ranked if value > 0][:limit]
+    positive = [(name, value) for name, value in values if value > 0]
+    by_size = sorted(positive, key=lambda p: -p[1])
+    if typical is None:
+        return by_size[:limit]
+    floor = REASON_MIN_SHARE * sum(value for _, value in positive)
+    lifted = [(n, v) for n, v in positive if v - typical.get(n, 0.0) > 0 and v >= floor]
+    lifted.sort(key=lambda p: -(p[1] - typical.get(p[0], 0.0)))
+    return (lifted + [p for p in by_size if p not in lifted])[:limit]

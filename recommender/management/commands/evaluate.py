@@ -43,11 +43,16 @@ def _encoder(name: str) -> Any:
     return encode
 
 
-def tuned_settings(tuned: dict[str, Any]) -> dict[str, str]:
-    """The settings that make the app serve what ``--tune`` picked: blend weights and the hybrid's ALS."""
+def tuned_settings(tuned: dict[str, Any], embedding_model: str | None) -> dict[str, str]:
+    """The settings that make the app serve what ``--tune`` picked: blend weights, the hybrid's
+    ALS and the embedding model its content and interest weights were tuned with (if any)."""
     values = {name: tuned["config"][field] for field, name in BLEND_SETTINGS.items()}
     values |= {name: tuned["als"][field] for field, name in ALS_SETTINGS.items()}
-    return {name: format(value, "g") for name, value in values.items()}
+    # repr: the shortest text that reads back as the same float (format "g" rounds to 6 digits).
+    written = {name: str(v) if isinstance(v, int) else repr(float(v)) for name, v in values.items()}
+    if embedding_model:
+        written["EMBEDDING_MODEL"] = embedding_model
+    return written
 
 
 def _ks(value: str) -> tuple[int, ...]:
@@ -122,11 +127,16 @@ class Command(BaseCommand):
         report["path"] = str(folder)
         report["embedding_model"] = model_name if embed is not None else None
         if report["tuned"]:
-            report["tuned"]["settings"] = tuned_settings(report["tuned"])
+            report["tuned"]["settings"] = tuned_settings(report["tuned"], report["embedding_model"])
         self.stdout.write(format_table(report))
         if report["tuned"]:
             lines = " ".join(f"{name}={value}" for name, value in report["tuned"]["settings"].items())
             self.stdout.write(f"to serve the tuned hybrid on this catalogue, set: {lines}")
+            if report["embedding_model"] and report["embedding_model"] != settings.EMBEDDING_MODEL:
+                self.stdout.write(
+                    f"note: tuned with the embedding model {report['embedding_model']}, this app embeds with "
+                    f"{settings.EMBEDDING_MODEL}; switching re-embeds the catalogue (process_pending)"
+                )
         if options["json"]:
             write_json(report, options["json"])
             self.stdout.write(f"wrote {options['json']}")
