@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -336,6 +337,11 @@ def test_generic_loader_reads_items_interactions_reviews_and_searches(tmp_path: 
     assert pairs[("u2", "place:p2")] == weights["skip"]  # kept, but never a positive
     assert pairs[("u2", "place:p1")] == weights["visit"]  # a review is a visit...
     assert pairs[("u3", "place:p2")] == 7.5  # ...unless that visit is there already; an own weight counts
+    (tmp_path / "interactions.csv").write_text(
+        "user_id,item_type,item_id,kind,timestamp,weight\nu1,place,p1,visit,2024-05-01,nan\n", encoding="utf-8"
+    )
+    with pytest.raises(ValueError, match="weight 'nan' is not a finite number"):
+        load_generic(tmp_path, weights)
     assert data.docs == [(data.user_keys.index("u2"), 0, "조용하고 좋아요")]
     assert data.searches == {data.user_keys.index("u3"): ["jazz cafe"]}
     assert data.item_base_text is not None and "three cafés" in data.item_base_text[2]
@@ -436,6 +442,36 @@ def test_evaluate_tune_prints_the_settings_that_serve_what_it_picked(
     expected = BlendConfig(popularity=3.5, user_history_half=2.0, geo_strength=0.75, usual_area_half=0.0)
     assert served == expected
     assert (params.factors, params.regularization, params.iterations) == (8, 0.5, 3)
+
+
+def test_the_untuned_hybrid_is_the_apps_as_configured_and_the_core_defaults_are_the_settings_defaults(
+    tmp_path: Path, settings: Any
+) -> None:
+    from recommender.feeds import blend_config
+
+    # The ranking core's own defaults (used where no settings exist) are the app's defaults.
+    assert blend_config() == BlendConfig()
+    settings.BLEND_POPULARITY, settings.GEO_STRENGTH = 3.0, 0.25
+    (tmp_path / "items.csv").write_text("item_type,item_id,name\nplace,p1,a\nplace,p2,b\n", encoding="utf-8")
+    (tmp_path / "interactions.csv").write_text(
+        "user_id,item_type,item_id,kind,timestamp\n"
+        + "".join(f"u{u},place,p{1 + (u + k) % 2},visit,2024-05-0{k + 1}\n" for u in range(6) for k in range(2)),
+        encoding="utf-8",
+    )
+    report = tmp_path / "r.json"
+    call_command(
+        "evaluate", "generic", "--path", str(tmp_path), "--embedding-model", "none", "--sample-users", "0",
+        "--factors", "2", "--iterations", "2", "--json", str(report),
+    )  # fmt: skip
+    used = json.loads(report.read_text())["blend_config"]
+    assert (used["popularity"], used["geo_strength"]) == (3.0, 0.25)
+    # ...and ALS as the app trains it, unless the command line says otherwise.
+    settings.ALS_REGULARIZATION = 0.7
+    call_command(
+        "evaluate", "generic", "--path", str(tmp_path), "--embedding-model", "none", "--sample-users", "0",
+        "--factors", "2", "--iterations", "2", "--json", str(report),
+    )  # fmt: skip
+    assert json.loads(report.read_text())["als_params"]["regularization"] == 0.7
 
 
 def test_the_tuned_settings_name_the_embedding_model_the_weights_were_tuned_with() -> None:

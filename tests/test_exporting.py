@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
@@ -28,6 +29,11 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 AT = timezone.make_aware(dt.datetime(2025, 5, 1, 14, 30), dt.UTC)
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
 
 
 def _catalogue() -> dict[str, object]:
@@ -61,13 +67,15 @@ def _catalogue() -> dict[str, object]:
     return {"river": river, "tour": tour}
 
 
-def _events(source: str | None) -> list[tuple[str, str, str, float, float | None, dt.datetime]]:
-    """Every interaction as (person, item name, kind, weight, fraction, time), originals or copies."""
-    rows = Interaction.objects.exclude(source="copy") if source is None else Interaction.objects.filter(source=source)
+def _events(copies: bool) -> list[tuple[str, str, str, float, float | None, dt.datetime]]:
+    """Every interaction as (person, item name, kind, weight, fraction, time), originals or copies.
+
+    An imported person is the user ``copy:<original user's id>``: named here by that original."""
+    names = dict(User.objects.values_list("pk", "username"))
+    rows = Interaction.objects.filter(source="copy") if copies else Interaction.objects.exclude(source="copy")
     out = []
     for i in rows.select_related("user", "place", "clip"):
-        person = i.user.username.removeprefix("copy:")
-        person = person if source is None else str(type(i.user).objects.get(pk=int(person)).username)
+        person = names[int(i.user.username.removeprefix("copy:"))] if copies else i.user.username
         item = i.place.name if i.place is not None else i.clip.title  # type: ignore[union-attr]
         out.append((person, item, i.kind, i.weight, i.watched_fraction, i.occurred_at))
     return sorted(out, key=repr)
@@ -93,7 +101,7 @@ def test_an_export_imports_back_as_the_same_catalogue_and_activity(tmp_path: Pat
     assert (walk.media_url, walk.duration_seconds) == ("https://cdn.example.com/w.mp4", 12.5)
 
     # Every event, with its kind, weight, watched share and time; the two alike events stay two.
-    assert _events("copy") == _events(None)
+    assert _events(copies=True) == _events(copies=False)
     assert Interaction.objects.filter(source="copy").count() == 5
     review = Review.objects.get(source="copy")
     assert (review.text, review.rating, review.created_at) == ("커피가 맛있고\n뷰가 좋아요", None, AT)
@@ -106,9 +114,9 @@ def test_an_export_names_people_only_by_their_number(tmp_path: Path) -> None:
     written = "".join(p.read_text(encoding="utf-8") for p in tmp_path.iterdir())
     assert "ana.kim" not in written and "bo.lee" not in written and "@example.com" not in written
     assert "ana@corp.kr" not in written  # an imported event's key holds its source's user id
-    people = {line.split(",")[0] for line in (tmp_path / "interactions.csv").read_text().splitlines()[1:]}
+    people = {row["user_id"] for row in _read(tmp_path / "interactions.csv")}
     assert people == {
-        str(u.pk) for u in type(Review.objects.get().user).objects.filter(username__in=["ana.kim", "bo.lee"])
+        str(pk) for pk in User.objects.filter(username__in=["ana.kim", "bo.lee"]).values_list("pk", flat=True)
     }
 
 
@@ -168,11 +176,6 @@ def test_an_export_reads_one_snapshot_while_people_keep_writing(
     call_command("import_data", "generic", str(tmp_path), "--source", "copy")  # every reference resolves
 
 
-def _read(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
 def test_an_export_of_one_item_type_keeps_its_activity_and_every_search(tmp_path: Path) -> None:
     _catalogue()
     call_command("export_data", str(tmp_path / "clips"), "--item-type", "clip", "--no-progress")
@@ -198,6 +201,8 @@ def test_export_data_refuses_a_path_that_is_a_file(tmp_path: Path) -> None:
     target.write_text("x", encoding="utf-8")
     with pytest.raises(CommandError, match="not a folder"):
         call_command("export_data", str(target))
+    with pytest.raises(ValueError, match="item type must be one of place, clip"):
+        exporting.export_generic(tmp_path / "out", item_type="video")
 
 
 def test_evaluate_tunes_on_an_export_of_the_catalogue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -220,4 +225,4 @@ def test_evaluate_tunes_on_an_export_of_the_catalogue(tmp_path: Path, monkeypatc
     )  # fmt: skip
     result = json.loads(report.read_text())
     assert result["catalogue"] == {"users": 30, "items": 12, "pairs": 120}
-    assert float(result["tuned"]["settings"]["BLEND_POPULARITY"]) == result["tuned"]["config"]["popularity"]
+    assert result["evaluated_users"] > 0 and result["tuned"]["config"]["popularity"] in (0.5, 2.0)

@@ -283,6 +283,8 @@ def load_generic(folder: Path, kind_weights: Mapping[str, float]) -> Dataset:
             raise ValueError(f"interactions.csv: unknown kind {kind!r}")
         if row.get("weight"):  # the event's own weight (an export of a catalogue keeps them)
             weight = float(row["weight"])
+            if not math.isfinite(weight):
+                raise ValueError(f"interactions.csv: weight {row['weight']!r} is not a finite number")
         else:
             weight = kind_weights[kind]
             if kind == "watch" and row.get("watched_fraction"):

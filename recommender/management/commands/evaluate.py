@@ -19,7 +19,7 @@ from recommender.evaluation import EvalOptions, cached_embedder, evaluate, finet
 from recommender.evaluation.datasets import DEFAULT_TEXT_MODEL
 from recommender.evaluation.methods import lightfm_available
 from recommender.evaluation.report import format_table, write_json, write_png
-from recommender.feeds import BLEND_SETTINGS
+from recommender.feeds import BLEND_SETTINGS, blend_config
 from recommender.management.dataset_options import add_dataset_arguments, load_dataset
 from recommender.ranking.als import ALSParams
 from recommender.training import ALS_SETTINGS
@@ -86,10 +86,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--naver-only-cafes", action="store_true", help="korean_cafes: also rank cafés without Kakao reviews"
         )
-        parser.add_argument("--factors", type=int, default=ALSParams.factors)
-        parser.add_argument("--regularization", type=float, default=ALSParams.regularization)
-        parser.add_argument("--alpha", type=float, default=ALSParams.alpha)
-        parser.add_argument("--iterations", type=int, default=ALSParams.iterations)
+        parser.add_argument("--factors", type=int, default=settings.ALS_FACTORS)
+        parser.add_argument("--regularization", type=float, default=settings.ALS_REGULARIZATION)
+        parser.add_argument("--alpha", type=float, default=settings.ALS_ALPHA)
+        parser.add_argument("--iterations", type=int, default=settings.ALS_ITERATIONS)
 
     def handle(self, *args: Any, **options: Any) -> None:
         name: str = options["dataset"]
@@ -120,6 +120,8 @@ class Command(BaseCommand):
                 iterations=options["iterations"],
                 seed=options["seed"],
             ),
+            # The untuned hybrid is the app's own, as configured (settings and environment).
+            blend=blend_config(),
             tune=options["tune"],
             strict_searches=options["strict_searches"],
         )
