@@ -19,6 +19,7 @@ from recommender.curation import delete_rule, save_rule
 from recommender.feeds import FeedRequest, recommend
 from recommender.keywords import merge_keywords
 from recommender.models import (
+    BlendTuning,
     CuratorRule,
     CuratorRuleChange,
     Interaction,
@@ -252,6 +253,24 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
             messages.error(request, f"{row.version} was not published: {exc}")
             return
         messages.success(request, f"{row.version} is now the live {row.kind} model.")
+
+
+@admin.register(BlendTuning)
+class BlendTuningAdmin(admin.ModelAdmin[BlendTuning]):
+    """Auto-tuning runs (recommender/tuning.py): what was picked on which data, and how it did."""
+
+    list_display = ("created_at", "kind", "status", "validation", "validation_users", "seconds")
+    list_filter = ("kind", "status")
+    readonly_fields = [f.name for f in BlendTuning._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # rows come from tuning (manage.py tune_blend or the schedule)
+
+    @admin.display(description="validation NDCG@10 (settings → tuned)")
+    def validation(self, row: BlendTuning) -> str:
+        if row.val_ndcg is None or row.val_ndcg_settings is None:
+            return "–"
+        return f"{row.val_ndcg_settings:.4f} → {row.val_ndcg:.4f}"
 
 
 @admin.register(PipelineStatus)

@@ -140,12 +140,17 @@ BLEND_SETTINGS = {
 
 
 def blend_config(model: FactorModel | None = None) -> BlendConfig:
-    """Blend weights from settings; the similarity floor measured at training unless overridden."""
+    """Blend weights from settings, and over them the weights auto-tuning picked for ``model``
+    (recommender/tuning.py; written into the artifact at training) while BLEND_AUTO_TUNE is on;
+    the similarity floor measured at training unless overridden."""
     floor = settings.BLEND_SIMILARITY_FLOOR
     if floor < 0:
         measured = model.meta.get("similarity_floor", 0.0) if model is not None else 0.0
         floor = float(measured) if isinstance(measured, int | float) else 0.0
     weights = {field: getattr(settings, name) for field, name in BLEND_SETTINGS.items()}
+    tuned = model.meta.get("blend") if model is not None and settings.BLEND_AUTO_TUNE else None
+    if isinstance(tuned, dict):
+        weights |= {k: float(v) for k, v in tuned.items() if k in weights and isinstance(v, int | float)}
     return BlendConfig(similarity_floor=floor, **weights)
 
 

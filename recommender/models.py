@@ -284,6 +284,44 @@ class ModelVersion(models.Model):
         return f"{self.kind} {self.version}{' (live)' if self.is_live else ''}"
 
 
+class TuningStatus(models.TextChoices):
+    TUNED = "tuned", "tuned: the next training serves these weights"
+    KEPT = "kept", "kept the settings: nothing in the grid did better on validation"
+    SKIPPED = "skipped", "skipped: too few people to validate on"
+
+
+class BlendTuning(models.Model):
+    """One run of the blend auto-tuning on the catalogue's own data (recommender/tuning.py).
+
+    The latest row of a kind decides: if it is ``tuned``, the next trained model of that kind is
+    fitted with ``als`` and serves ``blend`` (over the BLEND_* and GEO_* settings); otherwise the
+    settings are served. ``fingerprint`` says which data it saw, so unchanged data is not tuned twice.
+    """
+
+    kind = models.CharField(max_length=10, choices=ItemKind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=TuningStatus.choices)
+    note = models.TextField(blank=True)
+    fingerprint = models.CharField(max_length=200)
+    als = models.JSONField(default=dict, blank=True, help_text="factors, regularization, alpha")
+    blend = models.JSONField(default=dict, blank=True, help_text="the tuned blend weights, by BlendConfig field")
+    validation_users = models.PositiveIntegerField(default=0)
+    val_ndcg = models.FloatField(null=True, blank=True, help_text="validation NDCG@10 of the tuned blend")
+    val_ndcg_settings = models.FloatField(null=True, blank=True, help_text="the same for the settings' blend")
+    grid_size = models.PositiveIntegerField(default=0)
+    users = models.PositiveIntegerField(default=0)
+    items = models.PositiveIntegerField(default=0)
+    pairs = models.PositiveIntegerField(default=0)
+    embedding_model = models.CharField(max_length=200, blank=True)
+    seconds = models.FloatField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "-created_at"], name="blendtuning_kind_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} tuning {self.created_at:%Y-%m-%d %H:%M} ({self.status})"
+
+
 class RuleAction(models.TextChoices):
     PIN = "pin", "pin to a position"
     BOOST = "boost", "boost by a factor"

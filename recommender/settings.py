@@ -354,6 +354,15 @@ GEO_PROXIMITY = env_float("GEO_PROXIMITY", 0.02, minimum=0.0)
 # usually goes; they get half the geo strength at this many history items (0: full strength from
 # the first one, which is what people's check-ins and reviews support).
 GEO_USUAL_AREA_HALF = env_float("GEO_USUAL_AREA_HALF", 0.0, minimum=0.0)
+# Auto-tuning (recommender/tuning.py): every BLEND_TUNE_EVERY_SECONDS a worker grids the blend
+# weights and ALS settings on a validation split of the catalogue's own data, as
+# `evaluate --tune` does; the next training serves the pick, over the BLEND_*/GEO_*/ALS_* values
+# above. Off: the settings are served as they are.
+BLEND_AUTO_TUNE = env_bool("BLEND_AUTO_TUNE", True)
+BLEND_TUNE_EVERY_SECONDS = env_int("BLEND_TUNE_EVERY_SECONDS", 7 * 24 * 3600, minimum=600)
+# Fewer validation people with history than this: the settings are kept (too noisy to tune on).
+BLEND_TUNE_MIN_USERS = env_int("BLEND_TUNE_MIN_USERS", 200, minimum=1)
+BLEND_TUNE_USERS = env_int("BLEND_TUNE_USERS", 1000, minimum=10)  # validation people ranked per setting
 FEED_DIVERSITY = env_float("FEED_DIVERSITY", 0.8, minimum=0.0, maximum=1.0)  # MMR trade-off; 1 = off
 FEED_CANDIDATES_PER_SOURCE = env_int("FEED_CANDIDATES_PER_SOURCE", 200, minimum=10, maximum=5000)
 # How long the API keeps a computed feed in the shared cache (recommender/feed_cache.py); the

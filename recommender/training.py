@@ -27,7 +27,7 @@ from django.utils import timezone
 from clips.models import Clip
 from places.models import Place
 from recommender import feed_cache
-from recommender.models import ItemKind, ModelVersion
+from recommender.models import BlendTuning, ItemKind, ModelVersion, TuningStatus
 from recommender.ranking.als import ALSParams, FactorModel, ModelFileError, fit_als
 from recommender.ranking.coldstart import AttributeMap, fit_attribute_map
 from recommender.ranking.matrix import IdIndex, MatrixBuilder
@@ -211,9 +211,38 @@ def default_params() -> ALSParams:
     return ALSParams(**{field: getattr(settings, name) for field, name in ALS_SETTINGS.items()})
 
 
+def latest_tuning(kind: str) -> BlendTuning | None:
+    return BlendTuning.objects.filter(kind=kind).order_by("-created_at", "-pk").first()
+
+
+def adopted_tuning(kind: str) -> BlendTuning | None:
+    """The tuning the next training of ``kind`` serves: the latest, if it tuned and auto-tuning is on."""
+    if not settings.BLEND_AUTO_TUNE:
+        return None
+    latest = latest_tuning(kind)
+    return latest if latest is not None and latest.status == TuningStatus.TUNED else None
+
+
+# What auto-tuning picks of the ALS settings (recommender/tuning.py); iterations stay as set.
+TUNED_ALS = ("factors", "regularization", "alpha")
+
+
+def tuned_params(tuning: BlendTuning, base: ALSParams) -> ALSParams:
+    """``base`` (the ALS_* settings) with the tuned factors, regularization and alpha."""
+    tuned = {name: type(getattr(base, name))(tuning.als[name]) for name in TUNED_ALS if name in tuning.als}
+    return replace(base, **tuned)
+
+
 def train_model(kind: str, params: ALSParams | None = None, *, publish_it: bool = True) -> ModelVersion:
-    """Train ALS on all interactions of ``kind``, save the artifact, record it, optionally go live."""
+    """Train ALS on all interactions of ``kind``, save the artifact, record it, optionally go live.
+
+    Without ``params``, the ALS settings, or those of the adopted auto-tuning (recommender/tuning.py),
+    whose blend weights then go into the artifact for ``feeds.blend_config``.
+    """
+    tuning = adopted_tuning(kind) if params is None else None
     params = params or default_params()
+    if tuning is not None:
+        params = tuned_params(tuning, params)
     started = time.perf_counter()
     matrix, users, items = interaction_matrix(kind)
     if matrix.nnz == 0:
@@ -230,6 +259,10 @@ def train_model(kind: str, params: ALSParams | None = None, *, publish_it: bool 
     if mapping is not None:
         model.meta["attribute_map_model"] = settings.EMBEDDING_MODEL
         model = replace(model, attribute_map=mapping)
+    tuned: dict[str, object] = {}
+    if tuning is not None:
+        model.meta["blend"] = dict(tuning.blend)
+        tuned = {"blend": dict(tuning.blend), "tuning": tuning.pk}
     relative = Path(kind) / f"{version}.npz"
     model.save(settings.MODEL_ARTIFACTS_DIR / relative)
     row = ModelVersion.objects.create(
@@ -240,7 +273,7 @@ def train_model(kind: str, params: ALSParams | None = None, *, publish_it: bool 
         users=len(users),
         items=len(items),
         interactions=interactions,
-        params={**asdict(params), "similarity_floor": model.meta["similarity_floor"]},
+        params={**asdict(params), "similarity_floor": model.meta["similarity_floor"], **tuned},
     )
     if publish_it:
         publish(row)

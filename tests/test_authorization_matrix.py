@@ -39,6 +39,7 @@ from clips.models import Clip
 from places.models import Place, Review
 from recommender.curation import save_rule
 from recommender.models import (
+    BlendTuning,
     CuratorRule,
     Keyword,
     ModelVersion,
@@ -47,6 +48,7 @@ from recommender.models import (
     QueryIntent,
     RuleAction,
     SearchQuery,
+    TuningStatus,
 )
 from recommender.roles import CURATOR_APPS, CURATORS
 from tests.factories import (
@@ -212,6 +214,7 @@ ADMIN_EXTRA: dict[str, str] = {
 ADMIN_CLOSED: dict[str, set[str]] = {
     "recommender.curatorrulechange": {"add", "change", "delete"},  # the audit trail is append-only
     "recommender.modelversion": {"add"},  # versions come from training only
+    "recommender.blendtuning": {"add"},  # tunings come from tuning only
     "recommender.pipelinestatus": {"add", "change"},  # written by the sweep
     "token_blacklist.outstandingtoken": {"add", "change", "delete"},  # simplejwt's record of issued tokens
     "axes.accessattempt": {"add"},  # django-axes records log-ins itself
@@ -277,6 +280,7 @@ def world(db: None) -> World:
     # One row of every model the admin shows, so that its change and delete pages are checked too.
     save_rule(CuratorRule(action=RuleAction.BOOST, place=place, factor=2.0), users["curator"])
     ModelVersion.objects.create(kind="place", version="v1", artifact="place/v1")
+    BlendTuning.objects.create(kind="place", status=TuningStatus.KEPT, fingerprint="events 0/0")
     PipelineStatus.objects.create(kind="reviews", pending=1)
     RefreshToken.for_user(users["bob"]).blacklist()  # an old token of Bob's, logged out
     InteractionFactory(user=users["alice"], place=place)

@@ -27,6 +27,7 @@ and of the users, plus the live ALS artifacts and the Celery messages the run se
   design), ``training_seconds``, and ``similarity_floor`` (an estimate from a random sample of
   embeddings, by design); and the retired versions: every training run appends a version by
   design, so only the live version of each kind, and its artifact's contents, are compared;
+- of a blend tuning: how long it took, and its data ``fingerprint`` (it names the newest row ids);
 - Celery messages are compared as the multiset of (task, row) they ask for: how the ids are cut
   into batches may differ when two sweeps share the work.
 Vectors (embeddings, interest vectors, ALS factors) are compared with a tolerance of 1e-5.
@@ -513,6 +514,7 @@ TASK_ARGUMENTS: dict[str, Callable[[WorldSpec, World], tuple[Any, ...]]] = {
     "workers.tasks.extract_query_keywords": lambda spec, world: (_one(world.ids.get("search", []), spec),),
     "workers.tasks.sweep_pending": lambda spec, world: (),
     "workers.tasks.train_models": lambda spec, world: (),
+    "workers.tasks.tune_blends": lambda spec, world: (),
 }
 # The rows a message to each task is about (its ids argument), for naming them in the fingerprint.
 MESSAGE_ROWS: dict[str, type[models.Model]] = {
@@ -538,7 +540,10 @@ STATE_APPS = ("places", "clips", "recommender")
 TABLES_KEPT = {"django_migrations", "django_content_type", "auth_permission", "auth_group", "auth_group_permissions"}
 WALL_CLOCK = {"auth.User": {"date_joined"}}  # set to "now" at creation, like auto_now_add columns
 # A trained model's name (timestamp + random suffix) and file path, and how long training took.
-RUN_IDENTITY = {"recommender.ModelVersion": {"version", "artifact", "training_seconds"}}
+RUN_IDENTITY = {
+    "recommender.ModelVersion": {"version", "artifact", "training_seconds"},
+    "recommender.BlendTuning": {"seconds", "fingerprint"},
+}
 SET_OR_NOT = {"embedding_claimed_until", "extraction_claimed_until", "swept_at"}  # now + lease / now
 SAMPLED = "similarity_floor"  # ModelVersion.params and artifact meta: a mean over a random sample, by design
 ONLY_LIVE = {"recommender.ModelVersion": models.Q(is_live=True)}  # retired versions: the log of past runs

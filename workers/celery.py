@@ -17,3 +17,6 @@ def schedule_sweep(sender: Celery, **kwargs: object) -> None:
 
     sender.add_periodic_task(float(settings.PIPELINE_SWEEP_SECONDS), sender.signature("workers.tasks.sweep_pending"))
     sender.add_periodic_task(float(settings.TRAIN_EVERY_SECONDS), sender.signature("workers.tasks.train_models"))
+    if settings.BLEND_AUTO_TUNE:
+        every = float(settings.BLEND_TUNE_EVERY_SECONDS)
+        sender.add_periodic_task(every, sender.signature("workers.tasks.tune_blends"))

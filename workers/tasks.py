@@ -295,3 +295,32 @@ def train_models() -> dict[str, str]:
         # Held-out figures for the record (a second fit): after publishing, so serving never waits.
         ModelVersion.objects.filter(pk=row.pk).update(metrics=holdout_metrics(kind))
     return outcome
+
+
+@shared_task(soft_time_limit=3 * 3600, time_limit=3 * 3600 + 300)
+def tune_blends() -> dict[str, str]:
+    """Auto-tune the blend of every item kind on its own data (recommender/tuning.py), then
+    retrain where that changes what is served. Idempotent: unchanged data is not tuned again,
+    and one tuning per kind runs at a time across workers."""
+    from django.conf import settings
+
+    from recommender.models import ItemKind
+    from recommender.tuning import changes_serving, try_lock, tune_catalogue, unlock
+
+    if not settings.BLEND_AUTO_TUNE:
+        return {"all": "skipped: BLEND_AUTO_TUNE is off"}
+    outcome = {}
+    retrain = False
+    for kind in ItemKind:
+        if not try_lock(kind):
+            outcome[kind.value] = "skipped: another worker is tuning it"
+            continue
+        try:
+            row, previous = tune_catalogue(kind)
+        finally:
+            unlock(kind)
+        outcome[kind.value] = f"{row.status} (tuning {row.pk})"
+        retrain |= changes_serving(row, previous)
+    if retrain:
+        train_models.delay()
+    return outcome

@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -229,20 +229,30 @@ def _seen(dataset: Dataset, train: np.ndarray) -> dict[int, np.ndarray]:
     return {u: np.asarray(v, dtype=np.int64) for u, v in seen.items()}
 
 
-def tune_blend(
-    dataset: Dataset,
-    split: Split,
-    options: EvalOptions,
-    embed: Embedder | None,
-    searches: dict[int, np.ndarray],
-    progress: TextIO | None,
-) -> tuple[ALSParams, BlendConfig, ALSParams, list[dict[str, Any]]]:
-    """Best ALS settings and blend weights by NDCG@10 on a validation split of the TRAINING pairs.
+@dataclass
+class Tuned:
+    """What ``tune_blend`` picked, and how it did on the validation split."""
 
-    Returns (ALS settings for the hybrid, blend, ALS settings for ALS alone, the grid table): ALS
-    alone gets its own best settings, so the hybrid is compared with a tuned baseline.
+    als: ALSParams  # for the hybrid
+    config: BlendConfig
+    als_alone: ALSParams  # ALS alone's own best settings
+    table: list[dict[str, Any]]  # every grid row, best first
+    validation_users: int
+    score: float  # validation NDCG@10 of the pick
+    start_score: float  # the same for the blend it started from (options.blend with options.als)
+
+
+def validation_split(
+    dataset: Dataset, train: np.ndarray, options: EvalOptions, searchers: Container[int]
+) -> tuple[Split, np.ndarray, list[int]]:
+    """The validation split carved from the pairs where ``train`` is true (another seed): the
+    split, its training mask over all pairs and the validation users tuning ranks.
+
+    Only users whose ranking the blend can change: one with neither history nor searches gets
+    popularity under every setting, so they add a constant to every grid row and only dilute
+    the sample (on korean_cafes they were ~80% of the validation users).
     """
-    train_idx = np.flatnonzero(split.train)
+    train_idx = np.flatnonzero(train)
     inner = split_pairs(
         dataset.users[train_idx],
         dataset.items[train_idx],
@@ -251,25 +261,42 @@ def tune_blend(
         dataset.n_items,
         seed=options.seed + 1,
     )
-    val_train = np.zeros_like(split.train)
+    val_train = np.zeros_like(train)
     val_train[train_idx[inner.train]] = True
+    users = _sample(inner, options.tune_users, options.seed + 1, keep=lambda u: inner.history[u] > 0 or u in searchers)
+    return inner, val_train, users
+
+
+def tune_blend(
+    dataset: Dataset,
+    train: np.ndarray,
+    options: EvalOptions,
+    embed: Embedder | None,
+    searches: dict[int, np.ndarray],
+    progress: TextIO | None,
+) -> Tuned:
+    """Best ALS settings and blend weights by NDCG@10 on a validation split of the TRAINING pairs
+    (``train``: a mask over the dataset's pairs).
+
+    ALS alone gets its own best settings, so the hybrid is compared with a tuned baseline.
+    """
+    inner, val_train, users = validation_split(dataset, train, options, searches)
     seen = _seen(dataset, val_train)
     tiebreak = np.random.default_rng(options.seed + 1).permutation(dataset.n_items)
-    # Only users whose ranking the blend can change: one with neither history nor searches gets
-    # popularity under every setting, so they add a constant to every grid row and only dilute
-    # the sample (on korean_cafes they were ~80% of the validation users).
-    users = _sample(inner, options.tune_users, options.seed + 1, keep=lambda u: inner.history[u] > 0 or u in searches)
     settings = [replace(options.als, factors=f, regularization=r, alpha=a) for f, r, a in TUNE_ALS]
     if options.als not in settings:
         settings.insert(0, options.als)
     vectors = None
     best: tuple[float, ALSParams, BlendConfig] | None = None
     best_als_alone: tuple[float, ALSParams] | None = None
+    start_score = 0.0
     table: list[dict[str, Any]] = []
     for als in settings:
         ctx = prepare(dataset, val_train, als, embed, searches, vectors)
         vectors = ctx.item_vectors
-        config, rows = _tune_grid(ctx, options, inner, users, seen, tiebreak, progress)
+        config, rows, start = _tune_grid(ctx, options, inner, users, seen, tiebreak, progress)
+        if als == options.als:
+            start_score = start
         for row in rows:
             row.update(factors=als.factors, regularization=als.regularization, alpha=als.alpha)
         table.extend(rows)
@@ -287,7 +314,15 @@ def tune_blend(
         if best_als_alone is None or score > best_als_alone[0]:
             best_als_alone = (score, als)
     assert best is not None and best_als_alone is not None
-    return best[1], best[2], best_als_alone[1], sorted(table, key=lambda r: -r["val_ndcg@10"])
+    return Tuned(
+        als=best[1],
+        config=best[2],
+        als_alone=best_als_alone[1],
+        table=sorted(table, key=lambda r: -r["val_ndcg@10"]),
+        validation_users=len(users),
+        score=best[0],
+        start_score=start_score,
+    )
 
 
 def _tune_grid(
@@ -298,8 +333,9 @@ def _tune_grid(
     seen: dict[int, np.ndarray],
     tiebreak: np.ndarray,
     progress: TextIO | None,
-) -> tuple[BlendConfig, list[dict[str, Any]]]:
-    """The blend grid on one validation context: the best config and every row, best first.
+) -> tuple[BlendConfig, list[dict[str, Any]], float]:
+    """The blend grid on one validation context: the best config, every row (best first) and
+    the validation NDCG@10 of the config it starts from (``options.blend``).
 
     Where items have coordinates or areas, a second stage grids geo strength and trust in the
     usual areas against popularity and the history half (what they trade off with), the other
@@ -324,6 +360,7 @@ def _tune_grid(
     als = ctx.model.params
     table: list[dict[str, Any]] = []
     best = options.blend
+    start_total = 0.0
     for stage, stage_axes in enumerate(stages):
         grid = [
             replace(best, **dict(zip(stage_axes, values, strict=True)))
@@ -335,6 +372,9 @@ def _tune_grid(
             sources = hybrid.sources(user)
             exclude = seen.get(user)
             relevant = inner.test_items[user]
+            if stage == 0:
+                start = top_k(hybrid.combine(sources, options.blend), 10, tiebreak, exclude)
+                start_total += ndcg_at_k(start, relevant, 10)
             for g, config in enumerate(grid):
                 ranked = top_k(hybrid.combine(sources, config), 10, tiebreak, exclude)
                 totals[g] += ndcg_at_k(ranked, relevant, 10)
@@ -344,7 +384,7 @@ def _tune_grid(
             for c, m in zip(grid, means, strict=True)
         )
         best = grid[int(np.argmax(means))]
-    return best, sorted(table, key=lambda r: -r["val_ndcg@10"])
+    return best, sorted(table, key=lambda r: -r["val_ndcg@10"]), start_total / max(len(users), 1)
 
 
 BASELINES = ("popularity", "location", "als", "als (tuned)", "content")
@@ -394,7 +434,8 @@ def evaluate(
     methods: list[Method] = standard_methods(ctx, has_text=has_text, config=options.blend)
     tuned: dict[str, Any] | None = None
     if options.tune:
-        als, best, als_alone, table = tune_blend(dataset, split, options, embed, searches, progress)
+        found = tune_blend(dataset, split.train, options, embed, searches, progress)
+        als, best, als_alone, table = found.als, found.config, found.als_alone, found.table
         tuned_ctx = ctx if als == options.als else prepare(dataset, split.train, als, embed, searches, ctx.item_vectors)
         alone_ctx = {als: tuned_ctx, options.als: ctx}.get(als_alone)
         if alone_ctx is None:
@@ -407,6 +448,9 @@ def evaluate(
             "als_alone": asdict(als_alone),
             "grid_top5": table[:5],
             "grid_size": len(table),
+            "validation_users": found.validation_users,
+            "val_ndcg@10": round(found.score, 5),
+            "val_ndcg@10_untuned": round(found.start_score, 5),
         }
     if options.methods:
         methods = [m for m in methods if m.name in options.methods]

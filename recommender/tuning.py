@@ -1,0 +1,150 @@
+"""Auto-tuning: the blend weights and ALS settings picked on the catalogue's own data.
+
+``evaluate --tune`` shows that the weights that serve one catalogue best are not another's
+(korean_cafes wants popularity 0.2, foursquare 16). ``tune_catalogue`` runs the same grid on the
+app's own data: the database is exported in the generic format (one snapshot), a validation split
+is carved from it (seeded), and every candidate is scored by NDCG@10 over validation people with
+history or searches. The pick is stored as a ``BlendTuning`` row; the next ``train_model`` fits
+ALS with its settings and writes its weights into the model artifact, so serving, publishing and
+rolling back move weights and factors together (``feeds.blend_config`` reads them from the model).
+
+Nothing is adopted on too little data (``BLEND_TUNE_MIN_USERS`` validation people) or when no
+candidate beats the settings' own blend on validation; unchanged data is not tuned twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import time
+from dataclasses import asdict, fields, replace
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, Max
+
+from places.models import Review
+from recommender.evaluation import Embedder, EvalOptions, cached_embedder, search_vectors, tune_blend, validation_split
+from recommender.evaluation.datasets import load_generic
+from recommender.exporting import export_generic
+from recommender.feeds import blend_config
+from recommender.models import DEFAULT_KIND_WEIGHTS, BlendTuning, Interaction, ItemKind, SearchQuery, TuningStatus
+from recommender.ranking.als import ALSParams
+from recommender.ranking.blend import BlendConfig
+from recommender.training import TUNED_ALS, default_params, latest_tuning
+
+
+def _start() -> tuple[ALSParams, BlendConfig]:
+    return default_params(), blend_config()
+
+
+def fingerprint(kind: str) -> str:
+    """Which data and starting settings a tuning saw: counts and newest ids of the interactions
+    with items of ``kind``, of reviews and searches, and a hash of the settings it starts from."""
+    kind = ItemKind(kind)
+    column = "place" if kind == ItemKind.PLACE else "clip"
+    counted = {
+        "events": Interaction.objects.filter(**{f"{column}__isnull": False}),
+        "searches": SearchQuery.objects.all(),
+    }
+    if kind == ItemKind.PLACE:
+        counted["reviews"] = Review.objects.all()
+    parts = []
+    for name, queryset in counted.items():
+        found = queryset.aggregate(n=Count("id"), newest=Max("id"))
+        parts.append(f"{name} {found['n']}/{found['newest'] or 0}")
+    als, blend = _start()
+    start = json.dumps([asdict(als), asdict(replace(blend, similarity_floor=0.0)), settings.EMBEDDING_MODEL])
+    parts.append(hashlib.sha1(start.encode(), usedforsecurity=False).hexdigest()[:12])
+    return " ".join(parts)
+
+
+def _embedder(progress: TextIO | None) -> Embedder:
+    """The app's embedding model, cached per text next to the model artifacts."""
+    from workers import embeddings
+
+    def encode(texts: list[str], kind: str) -> np.ndarray:
+        return embeddings.encode(texts, kind="query" if kind == "query" else "passage")
+
+    cache = Path(settings.MODEL_ARTIFACTS_DIR) / "tune-cache"
+    return cached_embedder(encode, settings.EMBEDDING_MODEL, cache, progress=progress)
+
+
+def tune_catalogue(
+    kind: str, *, force: bool = False, progress: TextIO | None = None
+) -> tuple[BlendTuning, BlendTuning | None]:
+    """Tune the blend of ``kind`` on the database's data: the new ``BlendTuning`` row and the
+    latest one before it. When data and settings are unchanged since that one (and not
+    ``force``), nothing runs: (latest, latest)."""
+    kind = ItemKind(kind)
+    seen = fingerprint(kind)
+    latest = latest_tuning(kind)
+    if latest is not None and latest.fingerprint == seen and not force:
+        return latest, latest
+    started = time.monotonic()
+    als, blend = _start()
+    options = EvalOptions(seed=0, als=als, blend=blend, tune_users=settings.BLEND_TUNE_USERS)
+    with tempfile.TemporaryDirectory(prefix="tune-") as folder:
+        export_generic(Path(folder), item_type=kind.value)
+        dataset = load_generic(Path(folder), {str(k): v for k, v in DEFAULT_KIND_WEIGHTS.items()})
+    row = BlendTuning(
+        kind=kind,
+        fingerprint=seen,
+        users=dataset.n_users,
+        items=dataset.n_items,
+        pairs=len(dataset.users),
+        embedding_model=settings.EMBEDDING_MODEL,
+    )
+    train = np.ones(len(dataset.users), dtype=bool)
+    # Counted before anything is embedded: a catalogue too small to tune costs one export.
+    _, _, users = validation_split(dataset, train, options, set(dataset.searches))
+    row.validation_users = len(users)
+    if len(users) < settings.BLEND_TUNE_MIN_USERS:
+        row.status = TuningStatus.SKIPPED
+        row.note = (
+            f"{len(users)} validation people with history or searches, fewer than BLEND_TUNE_MIN_USERS "
+            f"({settings.BLEND_TUNE_MIN_USERS}): the settings are served"
+        )
+    else:
+        embed = _embedder(progress) if dataset.has_text else None
+        searches = search_vectors(dataset, embed) if embed is not None else {}
+        found = tune_blend(dataset, train, options, embed, searches, progress)
+        tuned_axes = [name for name in found.table[0] if name in {f.name for f in fields(BlendConfig)}]
+        row.als = {name: getattr(found.als, name) for name in TUNED_ALS}
+        row.blend = {name: getattr(found.config, name) for name in tuned_axes}
+        row.val_ndcg, row.val_ndcg_settings = found.score, found.start_score
+        row.grid_size = len(found.table)
+        if found.score > found.start_score:
+            row.status = TuningStatus.TUNED
+            row.note = f"validation NDCG@10 {found.start_score:.4f} with the settings, {found.score:.4f} tuned"
+        else:
+            row.status = TuningStatus.KEPT
+            row.note = f"nothing beat the settings on validation (NDCG@10 {found.start_score:.4f})"
+    row.seconds = time.monotonic() - started
+    row.save()
+    return row, latest
+
+
+def changes_serving(row: BlendTuning, previous: BlendTuning | None) -> bool:
+    """Whether a retrain would serve other weights than now: a new tuning that tuned, or one
+    that ends an earlier adopted tuning."""
+    if previous is not None and previous.pk == row.pk:
+        return False
+    return row.status == TuningStatus.TUNED or (previous is not None and previous.status == TuningStatus.TUNED)
+
+
+def try_lock(kind: str) -> bool:
+    """One tuning per kind at a time across every worker: a session-level advisory lock (released
+    by ``unlock`` or when the connection closes)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [f"tune:{kind}"])
+        return bool(cursor.fetchone()[0])
+
+
+def unlock(kind: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [f"tune:{kind}"])

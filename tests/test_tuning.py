@@ -1,0 +1,187 @@
+"""Auto-tuning: the blend weights picked on the catalogue's own data, and served by the next model."""
+
+from __future__ import annotations
+
+import datetime as dt
+from io import StringIO
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+from pytest_django.fixtures import Settings
+
+from places.models import Place
+from recommender import evaluation
+from recommender.feeds import blend_config
+from recommender.models import BlendTuning, Interaction, InteractionKind, ModelVersion, TuningStatus
+from recommender.training import live_model, publish, train_model
+from recommender.tuning import changes_serving, fingerprint, try_lock, tune_catalogue, unlock
+from tests.factories import InteractionFactory, PlaceFactory, UserFactory
+from workers.tasks import tune_blends
+
+pytestmark = pytest.mark.django_db
+
+AT = timezone.make_aware(dt.datetime(2026, 5, 1, 12, 0), dt.UTC)
+WORDS = ["quiet", "river", "bakery", "rooftop", "garden", "vinyl", "tea", "brunch", "gallery", "jazz"]
+
+
+@pytest.fixture(autouse=True)
+def small(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Small models and a two-value grid: popularity 0.1 or 16, nothing else tuned."""
+    settings.MODEL_ARTIFACTS_DIR = tmp_path / "models"
+    settings.ALS_FACTORS, settings.ALS_ITERATIONS = 8, 5
+    settings.BLEND_POPULARITY = 0.5  # the settings' own blend sits between the two candidates
+    settings.BLEND_TUNE_MIN_USERS = 20
+    settings.BLEND_AUTO_TUNE = True
+    monkeypatch.setattr(evaluation, "TUNE_GRID", {"popularity": (0.1, 16.0)})
+    monkeypatch.setattr(evaluation, "TUNE_ALS", ((4, 0.5, 1.0),))
+    return settings
+
+
+def _visits(people: int, choose: object) -> None:
+    """``people`` people, each visiting the places ``choose(person, rng)`` returns."""
+    rng = np.random.default_rng(7)
+    places = [
+        PlaceFactory(name=f"{WORDS[i % 10]} {WORDS[(i * 3) % 10]} {i}", latitude=None, longitude=None, district="")
+        for i in range(40)
+    ]
+    rows = []
+    for p in range(people):
+        user = UserFactory(username=f"person{p}")
+        for index in choose(p, rng):  # type: ignore[operator]
+            rows.append(
+                Interaction(user=user, place=places[index], kind=InteractionKind.VISIT, weight=1.0, occurred_at=AT)
+            )
+    Interaction.objects.bulk_create(rows)
+
+
+def grouped(people: int = 120) -> None:
+    """Two crowds, each keeping to its own half of the places, every place about as popular:
+    popularity says nothing, people with your taste say everything."""
+    _visits(people, lambda p, rng: rng.choice(np.arange(20) + 20 * (p % 2), size=6, replace=False))
+
+
+def crowded(people: int = 120) -> None:
+    """Everyone goes to a few famous places, plus a couple at random: popularity says it all."""
+    famous = np.arange(6)
+
+    def choose(p: int, rng: np.random.Generator) -> np.ndarray:
+        hits = famous[rng.random(6) < 0.7]
+        return np.concatenate([hits, rng.choice(np.arange(6, 40), size=2, replace=False)])
+
+    _visits(people, choose)
+
+
+@pytest.mark.parametrize(("catalogue", "picked"), [(grouped, 0.1), (crowded, 16.0)])
+def test_tuning_picks_what_this_catalogue_rewards(catalogue: object, picked: float) -> None:
+    catalogue()  # type: ignore[operator]
+    row, previous = tune_catalogue("place")
+    assert previous is None and row.status == TuningStatus.TUNED, row.note
+    assert row.blend == {"popularity": picked}
+    assert row.val_ndcg is not None and row.val_ndcg_settings is not None
+    assert row.val_ndcg > row.val_ndcg_settings  # better than the settings' popularity 0.5 on validation
+    settings_als, grid_als = {"factors": 8, "regularization": 0.05, "alpha": 2.0}, {"factors": 4, "regularization": 0.5}
+    assert row.als in (settings_als, {**grid_als, "alpha": 1.0})
+    assert row.validation_users >= 20 and row.grid_size == 4  # two values x two ALS settings
+    assert row.users == 120 and row.items == 40 and row.embedding_model
+
+
+def test_the_next_training_serves_the_tuning_and_rolling_back_serves_the_settings(small: Settings) -> None:
+    grouped(30)
+    before = train_model("place")
+    assert blend_config(live_model("place")).popularity == 0.5 and "blend" not in before.params
+    tuning = BlendTuning.objects.create(
+        kind="place",
+        status=TuningStatus.TUNED,
+        fingerprint="x",
+        als={"factors": 4, "regularization": 0.5, "alpha": 1.0},
+        blend={"popularity": 16.0, "content": 1.2},
+    )
+    after = train_model("place")
+    assert after.params["factors"] == 4 and after.params["regularization"] == 0.5 and after.params["alpha"] == 1.0
+    assert after.params["iterations"] == 5  # not tuned: the setting
+    assert after.params["blend"] == {"popularity": 16.0, "content": 1.2} and after.params["tuning"] == tuning.pk
+    served = blend_config(live_model("place"))
+    assert (served.popularity, served.content, served.interest) == (16.0, 1.2, small.BLEND_INTEREST)
+    # Switched off, the settings are served at once, from the same model.
+    small.BLEND_AUTO_TUNE = False
+    assert blend_config(live_model("place")).popularity == 0.5
+    small.BLEND_AUTO_TUNE = True
+    # Rolling back to the model trained before the tuning rolls back its weights too.
+    publish(before)
+    assert blend_config(live_model("place")).popularity == 0.5
+    # A later tuning that keeps the settings ends the adopted one for the next training.
+    BlendTuning.objects.create(kind="place", status=TuningStatus.KEPT, fingerprint="y")
+    assert "blend" not in train_model("place").params
+
+
+def test_too_few_people_keep_the_settings_and_unchanged_data_is_not_tuned_twice(small: Settings) -> None:
+    grouped(10)
+    row, previous = tune_catalogue("place")
+    assert row.status == TuningStatus.SKIPPED and previous is None
+    assert "BLEND_TUNE_MIN_USERS" in row.note and row.blend == {} and not changes_serving(row, previous)
+    assert "blend" not in train_model("place").params
+    again, previous = tune_catalogue("place")
+    assert again == row == previous and BlendTuning.objects.count() == 1
+    # New data, or new settings to start from, are worth another run.
+    InteractionFactory(place=Place.objects.first(), kind=InteractionKind.LIKE)
+    assert tune_catalogue("place")[0] != row
+    changed = fingerprint("place")
+    small.BLEND_CONTENT = 1.0
+    assert fingerprint("place") != changed
+    tune_catalogue("place")
+    assert BlendTuning.objects.count() == 3
+
+
+def test_the_scheduled_task_tunes_then_retrains_the_kinds_whose_weights_changed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    crowded()
+    trained: list[str] = []
+    monkeypatch.setattr("workers.tasks.train_models.delay", lambda: trained.append("sent"))
+    outcome = tune_blends()
+    assert outcome["place"].startswith("tuned") and outcome["clip"].startswith("skipped")
+    assert trained == ["sent"]
+    trained.clear()
+    assert tune_blends()["place"] == outcome["place"]  # nothing changed: the same tuning, no retrain
+    assert trained == [] and BlendTuning.objects.filter(kind="place").count() == 1
+
+
+def test_one_tuning_per_kind_at_a_time() -> None:
+    assert try_lock("place")
+    try:
+        # The lock is per session: a second connection (another worker) cannot take it.
+        from django.db import connections
+
+        other = connections.create_connection("default")
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_lock(hashtext('tune:place'))")
+                assert cursor.fetchone()[0] is False
+                cursor.execute("SELECT pg_try_advisory_lock(hashtext('tune:clip'))")
+                assert cursor.fetchone()[0] is True
+        finally:
+            other.close()
+    finally:
+        unlock("place")
+
+
+def test_the_command_reports_the_pick_and_trains_with_it() -> None:
+    crowded()
+    out = StringIO()
+    call_command("tune_blend", "place", "--train", "--no-progress", stdout=out)
+    text = out.getvalue()
+    assert "place: tuned" in text and "popularity 16" in text and "is live with these weights" in text
+    assert ModelVersion.objects.get(is_live=True).params["blend"] == {"popularity": 16.0}
+    out = StringIO()
+    call_command("tune_blend", "place", "--no-progress", stdout=out)
+    assert "nothing changed since tuning" in out.getvalue()
+
+
+def test_the_command_refuses_when_auto_tuning_is_off(small: Settings) -> None:
+    small.BLEND_AUTO_TUNE = False
+    with pytest.raises(CommandError, match="BLEND_AUTO_TUNE is off"):
+        call_command("tune_blend", stdout=StringIO())
