@@ -426,12 +426,16 @@ def test_evaluate_tune_prints_the_settings_that_serve_what_it_picked(
         "evaluate", "foursquare", "--path", str(shared_data / "foursquare_singapore"), "--sample-users", "30",
         "--tune", "--factors", "8", "--regularization", "0.5", "--iterations", "3", "--json", str(out_json),
     )  # fmt: skip
-    picked = json.loads(out_json.read_text())["tuned"]["settings"]
+    tuned = json.loads(out_json.read_text())["tuned"]
+    picked = tuned["settings"]
     assert picked["BLEND_POPULARITY"] == "3.5" and picked["GEO_STRENGTH"] == "0.75"
     assert picked["GEO_USUAL_AREA_HALF"] == "0.0" and picked["ALS_FACTORS"] == "8"
     assert "EMBEDDING_MODEL" not in picked  # check-ins have no text: no model was used
     printed = capsys.readouterr().out
     assert "set: BLEND_COLLABORATIVE=1.0 " in printed and " GEO_STRENGTH=0.75 " in printed
+    # The settings' own blend is scored on the same validation people, so the gain is visible.
+    assert 0 < tuned["validation_users"] <= 1000 and tuned["val_ndcg@10"] != tuned["val_ndcg@10_untuned"]
+    assert f"{tuned['val_ndcg@10_untuned']:.4f} with the settings, {tuned['val_ndcg@10']:.4f} tuned" in printed
     # Served with those settings, the app blends and trains exactly as the tuned hybrid did.
     from django.conf import settings
 

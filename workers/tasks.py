@@ -13,7 +13,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import Any, Literal, cast
 
@@ -282,6 +282,7 @@ def record_pipeline_status(pending: dict[str, QuerySet[Any]]) -> None:
 def train_models() -> dict[str, str]:
     """Retrain the ALS model of every item kind that has interactions; publish each new version."""
     from recommender.models import ItemKind, ModelVersion
+    from recommender.ranking.als import ALSParams
     from recommender.training import NotEnoughData, holdout_metrics, train_model
 
     outcome = {}
@@ -292,8 +293,10 @@ def train_models() -> dict[str, str]:
             outcome[kind.value] = f"skipped: {exc}"
             continue
         outcome[kind.value] = row.version
-        # Held-out figures for the record (a second fit): after publishing, so serving never waits.
-        ModelVersion.objects.filter(pk=row.pk).update(metrics=holdout_metrics(kind))
+        # Held-out figures for the record (a second fit, with the version's own ALS settings, tuned
+        # or not): after publishing, so serving never waits.
+        params = ALSParams(**{f.name: row.params[f.name] for f in fields(ALSParams)})
+        ModelVersion.objects.filter(pk=row.pk).update(metrics=holdout_metrics(kind, params))
     return outcome
 
 
@@ -302,8 +305,6 @@ def tune_blends() -> dict[str, str]:
     """Auto-tune the blend of every item kind on its own data (recommender/tuning.py), then
     retrain where that changes what is served. Idempotent: unchanged data is not tuned again,
     and one tuning per kind runs at a time across workers."""
-    from django.conf import settings
-
     from recommender.models import ItemKind
     from recommender.tuning import changes_serving, try_lock, tune_catalogue, unlock
 

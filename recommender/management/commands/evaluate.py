@@ -132,6 +132,11 @@ class Command(BaseCommand):
             report["tuned"]["settings"] = tuned_settings(report["tuned"], report["embedding_model"])
         self.stdout.write(format_table(report))
         if report["tuned"]:
+            tuned = report["tuned"]
+            self.stdout.write(
+                f"validation NDCG@10 ({tuned['validation_users']} people): {tuned['val_ndcg@10_untuned']:.4f} with "
+                f"the settings, {tuned['val_ndcg@10']:.4f} tuned"
+            )
             lines = " ".join(f"{name}={value}" for name, value in report["tuned"]["settings"].items())
             self.stdout.write(f"to serve the tuned hybrid on this catalogue, set: {lines}")
             if report["embedding_model"] and report["embedding_model"] != settings.EMBEDDING_MODEL:
