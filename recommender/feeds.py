@@ -10,6 +10,8 @@ down to "popular", and an empty catalogue gives an empty feed, never an error.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -45,7 +47,7 @@ from recommender.ranking.diversity import mmr
 from recommender.ranking.explain import closest, top_parts, typical_parts
 from recommender.ranking.geo import area_affinity, nearest, usual_places
 from recommender.ranking.rules import apply_rules, place_pins
-from recommender.training import live_model
+from recommender.training import ALS_SETTINGS, live_model
 
 # Impressions don't hide an item from the feed; anything the person did with it does.
 IMPRESSION_KINDS = {InteractionKind.VIEW, InteractionKind.CLICK}
@@ -139,16 +141,32 @@ BLEND_SETTINGS = {
 }
 
 
+# What else a tuning depends on: how it scores and samples, and what embeds the texts.
+TUNING_SETTINGS = ("BLEND_SIMILARITY_FLOOR", "EMBEDDING_MODEL", "BLEND_TUNE_MIN_USERS", "BLEND_TUNE_USERS")
+
+
+def tuning_key() -> str:
+    """A hash of the settings an auto-tuning starts from (recommender/tuning.py): its weights,
+    and a model carrying them, count only while these are unchanged, so an operator's new
+    setting is served at once instead of a tuning of the old ones."""
+    names = sorted({*BLEND_SETTINGS.values(), *ALS_SETTINGS.values(), *TUNING_SETTINGS})
+    values = json.dumps([[name, getattr(settings, name)] for name in names])
+    return hashlib.sha1(values.encode(), usedforsecurity=False).hexdigest()[:16]
+
+
 def blend_config(model: FactorModel | None = None) -> BlendConfig:
     """Blend weights from settings, and over them the weights auto-tuning picked for ``model``
-    (recommender/tuning.py; written into the artifact at training) while BLEND_AUTO_TUNE is on;
-    the similarity floor measured at training unless overridden."""
+    (recommender/tuning.py; written into the artifact at training) while BLEND_AUTO_TUNE is on
+    and the settings are those it was tuned from; the similarity floor measured at training
+    unless overridden."""
     floor = settings.BLEND_SIMILARITY_FLOOR
     if floor < 0:
         measured = model.meta.get("similarity_floor", 0.0) if model is not None else 0.0
         floor = float(measured) if isinstance(measured, int | float) else 0.0
     weights = {field: getattr(settings, name) for field, name in BLEND_SETTINGS.items()}
-    tuned = model.meta.get("blend") if model is not None and settings.BLEND_AUTO_TUNE else None
+    tuned = None
+    if model is not None and settings.BLEND_AUTO_TUNE and "blend" in model.meta:
+        tuned = model.meta["blend"] if model.meta.get("tuning_key") == tuning_key() else None
     if isinstance(tuned, dict):
         weights |= {k: float(v) for k, v in tuned.items() if k in weights and isinstance(v, int | float)}
     return BlendConfig(similarity_floor=floor, **weights)

@@ -286,16 +286,17 @@ class ModelVersion(models.Model):
 
 class TuningStatus(models.TextChoices):
     TUNED = "tuned", "tuned: the next training serves these weights"
-    KEPT = "kept", "kept the settings: nothing in the grid did better on validation"
+    KEPT = "kept", "kept the settings: no gain on validation, or none confirmed on a second split"
     SKIPPED = "skipped", "skipped: too few people to validate on"
 
 
 class BlendTuning(models.Model):
     """One run of the blend auto-tuning on the catalogue's own data (recommender/tuning.py).
 
-    The latest row of a kind decides: if it is ``tuned``, the next trained model of that kind is
-    fitted with ``als`` and serves ``blend`` (over the BLEND_* and GEO_* settings); otherwise the
-    settings are served. ``fingerprint`` says which data it saw, so unchanged data is not tuned twice.
+    The latest row of a kind decides: if it is ``tuned`` and the settings still hash to its
+    ``settings_key``, the next trained model of that kind is fitted with ``als`` and serves
+    ``blend`` (over the BLEND_* and GEO_* settings); otherwise the settings are served.
+    ``fingerprint`` says which data it saw, so unchanged data is not tuned twice.
     """
 
     kind = models.CharField(max_length=10, choices=ItemKind.choices)
@@ -303,11 +304,15 @@ class BlendTuning(models.Model):
     status = models.CharField(max_length=10, choices=TuningStatus.choices)
     note = models.TextField(blank=True)
     fingerprint = models.CharField(max_length=200)
+    settings_key = models.CharField(max_length=32, blank=True, help_text="hash of the settings it started from")
     als = models.JSONField(default=dict, blank=True, help_text="factors, regularization, alpha")
     blend = models.JSONField(default=dict, blank=True, help_text="the tuned blend weights, by BlendConfig field")
     validation_users = models.PositiveIntegerField(default=0)
     val_ndcg = models.FloatField(null=True, blank=True, help_text="validation NDCG@10 of the tuned blend")
     val_ndcg_settings = models.FloatField(null=True, blank=True, help_text="the same for the settings' blend")
+    confirmation = models.JSONField(
+        default=dict, blank=True, help_text="tuned vs settings on a second validation split, with a 95% interval"
+    )
     grid_size = models.PositiveIntegerField(default=0)
     users = models.PositiveIntegerField(default=0)
     items = models.PositiveIntegerField(default=0)

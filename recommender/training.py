@@ -27,7 +27,7 @@ from django.utils import timezone
 from clips.models import Clip
 from places.models import Place
 from recommender import feed_cache
-from recommender.models import BlendTuning, ItemKind, ModelVersion, TuningStatus
+from recommender.models import BlendTuning, ItemKind, ModelVersion
 from recommender.ranking.als import ALSParams, FactorModel, ModelFileError, fit_als
 from recommender.ranking.coldstart import AttributeMap, fit_attribute_map
 from recommender.ranking.matrix import IdIndex, MatrixBuilder
@@ -211,18 +211,6 @@ def default_params() -> ALSParams:
     return ALSParams(**{field: getattr(settings, name) for field, name in ALS_SETTINGS.items()})
 
 
-def latest_tuning(kind: str) -> BlendTuning | None:
-    return BlendTuning.objects.filter(kind=kind).order_by("-created_at", "-pk").first()
-
-
-def adopted_tuning(kind: str) -> BlendTuning | None:
-    """The tuning the next training of ``kind`` serves: the latest, if it tuned and auto-tuning is on."""
-    if not settings.BLEND_AUTO_TUNE:
-        return None
-    latest = latest_tuning(kind)
-    return latest if latest is not None and latest.status == TuningStatus.TUNED else None
-
-
 # What auto-tuning picks of the ALS settings (recommender/tuning.py); iterations stay as set.
 TUNED_ALS = ("factors", "regularization", "alpha")
 
@@ -239,6 +227,8 @@ def train_model(kind: str, params: ALSParams | None = None, *, publish_it: bool 
     Without ``params``, the ALS settings, or those of the adopted auto-tuning (recommender/tuning.py),
     whose blend weights then go into the artifact for ``feeds.blend_config``.
     """
+    from recommender.tuning import adopted_tuning  # it imports feeds, which imports this module
+
     tuning = adopted_tuning(kind) if params is None else None
     params = params or default_params()
     if tuning is not None:
@@ -262,6 +252,7 @@ def train_model(kind: str, params: ALSParams | None = None, *, publish_it: bool 
     tuned: dict[str, object] = {}
     if tuning is not None:
         model.meta["blend"] = dict(tuning.blend)
+        model.meta["tuning_key"] = tuning.settings_key
         tuned = {"blend": dict(tuning.blend), "tuning": tuning.pk}
     relative = Path(kind) / f"{version}.npz"
     model.save(settings.MODEL_ARTIFACTS_DIR / relative)

@@ -14,28 +14,37 @@ candidate beats the settings' own blend on validation; unchanged data is not tun
 
 from __future__ import annotations
 
-import hashlib
-import json
+import logging
 import tempfile
 import time
-from dataclasses import asdict, fields, replace
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import TextIO
 
 import numpy as np
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models import Count, Max
 
 from places.models import Review
-from recommender.evaluation import Embedder, EvalOptions, cached_embedder, search_vectors, tune_blend, validation_split
+from recommender.evaluation import (
+    Embedder,
+    EvalOptions,
+    cached_embedder,
+    confirm_tuning,
+    search_vectors,
+    tune_blend,
+    validation_split,
+)
 from recommender.evaluation.datasets import load_generic
 from recommender.exporting import export_generic
-from recommender.feeds import blend_config
+from recommender.feeds import blend_config, tuning_key
 from recommender.models import DEFAULT_KIND_WEIGHTS, BlendTuning, Interaction, ItemKind, SearchQuery, TuningStatus
 from recommender.ranking.als import ALSParams
 from recommender.ranking.blend import BlendConfig
-from recommender.training import TUNED_ALS, default_params, latest_tuning
+from recommender.training import TUNED_ALS, default_params
+
+logger = logging.getLogger(__name__)
 
 
 def _start() -> tuple[ALSParams, BlendConfig]:
@@ -57,10 +66,22 @@ def fingerprint(kind: str) -> str:
     for name, queryset in counted.items():
         found = queryset.aggregate(n=Count("id"), newest=Max("id"))
         parts.append(f"{name} {found['n']}/{found['newest'] or 0}")
-    als, blend = _start()
-    start = json.dumps([asdict(als), asdict(replace(blend, similarity_floor=0.0)), settings.EMBEDDING_MODEL])
-    parts.append(hashlib.sha1(start.encode(), usedforsecurity=False).hexdigest()[:12])
-    return " ".join(parts)
+    return " ".join([*parts, f"settings {tuning_key()}"])
+
+
+def latest_tuning(kind: str) -> BlendTuning | None:
+    return BlendTuning.objects.filter(kind=kind).order_by("-created_at", "-pk").first()
+
+
+def adopted_tuning(kind: str) -> BlendTuning | None:
+    """The tuning the next training of ``kind`` serves: the latest, if it tuned, auto-tuning is
+    on and the settings are still those it started from."""
+    if not settings.BLEND_AUTO_TUNE:
+        return None
+    latest = latest_tuning(kind)
+    if latest is None or latest.status != TuningStatus.TUNED or latest.settings_key != tuning_key():
+        return None
+    return latest
 
 
 def _embedder(progress: TextIO | None) -> Embedder:
@@ -90,10 +111,13 @@ def tune_catalogue(
     options = EvalOptions(seed=0, als=als, blend=blend, tune_users=settings.BLEND_TUNE_USERS)
     with tempfile.TemporaryDirectory(prefix="tune-") as folder:
         export_generic(Path(folder), item_type=kind.value)
-        dataset = load_generic(Path(folder), {str(k): v for k, v in DEFAULT_KIND_WEIGHTS.items()})
+        # As training sees it: the interactions only (importers write a review's visit themselves).
+        weights = {str(k): v for k, v in DEFAULT_KIND_WEIGHTS.items()}
+        dataset = load_generic(Path(folder), weights, reviews_as_visits=False)
     row = BlendTuning(
         kind=kind,
         fingerprint=seen,
+        settings_key=tuning_key(),
         users=dataset.n_users,
         items=dataset.n_items,
         pairs=len(dataset.users),
@@ -117,13 +141,24 @@ def tune_catalogue(
         row.als = {name: getattr(found.als, name) for name in TUNED_ALS}
         row.blend = {name: getattr(found.config, name) for name in tuned_axes}
         row.val_ndcg, row.val_ndcg_settings = found.score, found.start_score
+        row.validation_users = found.validation_users  # those ranked (searchers only with text)
         row.grid_size = len(found.table)
-        if found.score > found.start_score:
-            row.status = TuningStatus.TUNED
-            row.note = f"validation NDCG@10 {found.start_score:.4f} with the settings, {found.score:.4f} tuned"
-        else:
+        if found.score <= found.start_score:
             row.status = TuningStatus.KEPT
             row.note = f"nothing beat the settings on validation (NDCG@10 {found.start_score:.4f})"
+        else:
+            check = confirm_tuning(dataset, train, options, embed, searches, found)
+            row.confirmation = asdict(check)
+            gain = (
+                f"NDCG@10 {check.ndcg_settings:.4f} → {check.ndcg_tuned:.4f} "
+                f"({check.gain:+.4f}, 95% {check.low:+.4f} to {check.high:+.4f})"
+            )
+            if check.significant:
+                row.status = TuningStatus.TUNED
+                row.note = f"confirmed on a second validation split of {check.users} people: {gain}"
+            else:
+                row.status = TuningStatus.KEPT
+                row.note = f"not confirmed on a second validation split of {check.users} people: {gain}"
     row.seconds = time.monotonic() - started
     row.save()
     return row, latest
@@ -146,5 +181,10 @@ def try_lock(kind: str) -> bool:
 
 
 def unlock(kind: str) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [f"tune:{kind}"])
+    """Release ``try_lock``'s lock. A connection lost during a long tuning took the lock with it:
+    logged, never raised, so the tuning's own outcome is not hidden."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [f"tune:{kind}"])
+    except DatabaseError:
+        logger.warning("could not release the %s tuning lock (its connection is gone, and the lock with it)", kind)

@@ -300,7 +300,9 @@ def train_models() -> dict[str, str]:
     return outcome
 
 
-@shared_task(soft_time_limit=3 * 3600, time_limit=3 * 3600 + 300)
+# Under CELERY_VISIBILITY_TIMEOUT's default hour, so Redis never hands a running tuning to a second
+# worker (that copy would find the lock taken and stop, but the hour would be lost to it).
+@shared_task(soft_time_limit=3300, time_limit=3500)
 def tune_blends() -> dict[str, str]:
     """Auto-tune the blend of every item kind on its own data (recommender/tuning.py), then
     retrain where that changes what is served. Idempotent: unchanged data is not tuned again,

@@ -40,7 +40,7 @@ from tqdm import tqdm
 
 from recommender.evaluation.datasets import MAX_DOC_CHARS, MAX_TEXT_CHARS, Dataset
 from recommender.evaluation.methods import ALSOnly, Context, Hybrid, Method, build_context, standard_methods
-from recommender.evaluation.metrics import SLICES, Accumulator, history_slice, ndcg_at_k, top_k
+from recommender.evaluation.metrics import SLICES, Accumulator, history_slice, ndcg_at_k, paired_interval, top_k
 from recommender.evaluation.split import Split, split_pairs
 from recommender.ranking.als import ALSParams
 from recommender.ranking.blend import BlendConfig
@@ -325,6 +325,60 @@ def tune_blend(
     )
 
 
+@dataclass
+class Confirmation:
+    """The tuned blend against the settings' own on a second validation split (``confirm_tuning``)."""
+
+    users: int
+    ndcg_tuned: float
+    ndcg_settings: float
+    gain: float  # mean per-person difference
+    low: float  # its 95% paired bootstrap interval
+    high: float
+
+    @property
+    def significant(self) -> bool:
+        return self.low > 0
+
+
+def confirm_tuning(
+    dataset: Dataset,
+    train: np.ndarray,
+    options: EvalOptions,
+    embed: Embedder | None,
+    searches: dict[int, np.ndarray],
+    tuned: Tuned,
+) -> Confirmation:
+    """Score the tuned blend and the settings' own (``options``) on a validation split neither was
+    picked on (another seed): the pick of thousands of candidates is the best on its own split
+    partly by luck, so only a gain that holds on fresh people says it is better."""
+    fresh = replace(options, seed=options.seed + 1)  # validation_split then uses seed + 2
+    inner, val_train, users = validation_split(dataset, train, fresh, searches)
+    seen = _seen(dataset, val_train)
+    tiebreak = np.random.default_rng(fresh.seed + 1).permutation(dataset.n_items)
+    start_ctx = prepare(dataset, val_train, options.als, embed, searches)
+    tuned_ctx = (
+        start_ctx
+        if tuned.als == options.als
+        else prepare(dataset, val_train, tuned.als, embed, searches, start_ctx.item_vectors)
+    )
+    scores = {}
+    for name, ctx, config in (("tuned", tuned_ctx, tuned.config), ("settings", start_ctx, options.blend)):
+        hybrid = Hybrid(ctx, config)
+        scores[name] = np.array(
+            [ndcg_at_k(top_k(hybrid.scores_for(u), 10, tiebreak, seen.get(u)), inner.test_items[u], 10) for u in users]
+        )
+    gain, low, high = paired_interval(scores["tuned"] - scores["settings"])
+    return Confirmation(
+        users=len(users),
+        ndcg_tuned=float(scores["tuned"].mean()) if users else 0.0,
+        ndcg_settings=float(scores["settings"].mean()) if users else 0.0,
+        gain=gain,
+        low=low,
+        high=high,
+    )
+
+
 def _tune_grid(
     ctx: Context,
     options: EvalOptions,
@@ -359,7 +413,7 @@ def _tune_grid(
     names = list(dict.fromkeys(name for stage_axes in stages for name in stage_axes))
     als = ctx.model.params
     table: list[dict[str, Any]] = []
-    best = options.blend
+    best, best_score = options.blend, -np.inf
     start_total = 0.0
     for stage, stage_axes in enumerate(stages):
         grid = [
@@ -383,7 +437,10 @@ def _tune_grid(
             {**{name: getattr(c, name) for name in names}, "val_ndcg@10": float(m)}
             for c, m in zip(grid, means, strict=True)
         )
-        best = grid[int(np.argmax(means))]
+        # A later stage's grid holds the best so far only if its values are on that stage's axes:
+        # keep the earlier pick unless this stage found better, so the pick is the best row.
+        if means.max() > best_score:
+            best, best_score = grid[int(np.argmax(means))], float(means.max())
     return best, sorted(table, key=lambda r: -r["val_ndcg@10"]), start_total / max(len(users), 1)
 
 

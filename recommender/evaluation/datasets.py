@@ -245,11 +245,13 @@ def load_lastfm(folder: Path) -> Dataset:
     )
 
 
-def load_generic(folder: Path, kind_weights: Mapping[str, float]) -> Dataset:
+def load_generic(folder: Path, kind_weights: Mapping[str, float], *, reviews_as_visits: bool = True) -> Dataset:
     """The documented generic CSV format (docs/import-format.md): items.csv + interactions.csv.
 
     Optional reviews.csv (a review is a visit, as in the Kakao import, unless interactions.csv holds
-    a visit of that person to that place already; its text is a doc) and
+    a visit of that person to that place already, or ``reviews_as_visits`` is off: what training
+    does with the app's own database, which holds the importers' visits and reads only
+    interactions; its text is a doc) and
     searches.csv (the user's searches). ``kind_weights`` maps an event kind to its weight; a
     ``watch`` is scaled by ``watched_fraction``. Items are keyed ``"<item_type>:<item_id>"``.
     """
@@ -298,7 +300,7 @@ def load_generic(folder: Path, kind_weights: Mapping[str, float]) -> Dataset:
     if (folder / "reviews.csv").is_file():
         for row in _csv_rows(folder / "reviews.csv"):
             p = pair(row["user_id"], f"place:{row['place_id']}", "reviews.csv")
-            if p not in visited:  # a review is a visit, unless interactions.csv has that visit already
+            if reviews_as_visits and p not in visited:  # unless interactions.csv has that visit already
                 pairs[p] += kind_weights["visit"]
             times[p] = max(times.get(p, -math.inf), _epoch(row["timestamp"]))
             if row.get("text"):

@@ -67,6 +67,17 @@ def ndcg_at_k(ranked: Sequence[int] | np.ndarray, relevant: Iterable[int], k: in
     return float(dcg / ideal)
 
 
+def paired_interval(diff: np.ndarray, *, resamples: int = 1000, seed: int = 0) -> tuple[float, float, float]:
+    """Mean of per-user differences and its 95% bootstrap interval (users resampled; seeded).
+    All zeros for no users."""
+    if not len(diff):
+        return 0.0, 0.0, 0.0
+    rng = np.random.default_rng(seed)
+    means = diff[rng.integers(0, len(diff), (resamples, len(diff)))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(diff.mean()), float(low), float(high)
+
+
 def coverage(recommended: Iterable[np.ndarray], n_items: int) -> float:
     """Share of the catalogue that appears in at least one list (catalogue coverage)."""
     seen: set[int] = set()
@@ -104,11 +115,7 @@ class Accumulator:
         b = self.values.get((baseline, name, metric))
         if not a or not b or len(a) != len(b):
             return None
-        diff = np.asarray(a) - np.asarray(b)
-        rng = np.random.default_rng(seed)
-        means = diff[rng.integers(0, len(diff), (resamples, len(diff)))].mean(axis=1)
-        low, high = np.percentile(means, [2.5, 97.5])
-        return float(diff.mean()), float(low), float(high)
+        return paired_interval(np.asarray(a) - np.asarray(b), resamples=resamples, seed=seed)
 
     def summary(self) -> dict[str, dict[str, dict[str, float]]]:
         """method -> slice -> {"users": n, "recall@k": mean, "ndcg@k": mean, "coverage@10": share}."""

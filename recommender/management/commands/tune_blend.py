@@ -46,7 +46,8 @@ class Command(BaseCommand):
         progress = None if options["no_progress"] else sys.stderr
         for kind in kinds:
             if not try_lock(kind):
-                raise CommandError(f"{kind}: another process is tuning it; try again when it is done")
+                self.stdout.write(self.style.WARNING(f"{kind}: another process is tuning it; skipped"))
+                continue
             try:
                 row, previous = tune_catalogue(kind, force=options["force"], progress=progress)
             finally:
