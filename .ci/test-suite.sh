@@ -30,7 +30,8 @@ then
   # (worker kills, load, database outages, real Celery workers, model swaps under gunicorn: they
   # exercise Celery, Redis and gunicorn, and the SQL they send is the pipeline's and the
   # feed's, tested here directly), the task property tests (a minute of hypothesis worlds
-  # on the same locks), the feed cache (Redis and HTTP) and the embedded server's own tests.
+  # on the same locks), the feed cache (Redis and HTTP), the embedded server's own tests and
+  # auto-tuning (its SQL is the export's and training's, both run here).
   DATABASE_URL=$EXTERNAL $PY -m pytest -m "not shared_data" \
     --ignore=tests/e2e --ignore=tests/test_api_schemathesis.py --ignore=tests/test_extractor.py \
     --ignore=tests/test_keyword_quality.py --ignore=tests/test_evaluation.py --ignore=tests/test_llm.py \
@@ -45,7 +46,8 @@ then
     --ignore=tests/test_mass_assignment.py --ignore=tests/test_input_limits.py --ignore=tests/test_llm_quota.py \
     --ignore=tests/test_server_errors.py --ignore=tests/test_web.py --ignore=tests/test_web_actions.py \
     --ignore=tests/test_worker_faults.py --ignore=tests/test_load.py --ignore=tests/test_workers.py \
-    --ignore=tests/test_model_swaps.py --ignore=tests/test_feed_cache.py --ignore=tests/test_embedded_db.py "$@"
+    --ignore=tests/test_model_swaps.py --ignore=tests/test_feed_cache.py --ignore=tests/test_embedded_db.py \
+    --ignore=tests/test_tuning.py "$@"
 elif [[ ${REQUIRE_SERVICES:-} == 1 ]]; then
   echo "REQUIRE_SERVICES=1 and the external PostgreSQL is not reachable" >&2
   exit 1

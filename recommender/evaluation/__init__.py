@@ -499,7 +499,15 @@ def evaluate(
             alone_ctx = prepare(dataset, split.train, als_alone, embed, searches, ctx.item_vectors)
         methods.append(ALSOnly(alone_ctx, name="als (tuned)"))
         methods.append(Hybrid(tuned_ctx, best, name="hybrid (tuned)"))
+        # What the app's auto-tuning would do with this pick (recommender/tuning.py).
+        check = (
+            confirm_tuning(dataset, split.train, options, embed, searches, found)
+            if found.score > found.start_score
+            else None
+        )
         tuned = {
+            "confirmation": asdict(check) if check is not None else None,
+            "adopted": bool(check is not None and check.significant),
             "config": asdict(best),
             "als": asdict(als),
             "als_alone": asdict(als_alone),

@@ -137,6 +137,16 @@ class Command(BaseCommand):
                 f"validation NDCG@10 ({tuned['validation_users']} people): {tuned['val_ndcg@10_untuned']:.4f} with "
                 f"the settings, {tuned['val_ndcg@10']:.4f} tuned"
             )
+            check = tuned["confirmation"]
+            if check is None:
+                self.stdout.write("auto-tuning would keep the settings: the pick did not beat them on validation")
+            else:
+                verdict = "adopt it" if tuned["adopted"] else "keep the settings"
+                self.stdout.write(
+                    f"second validation split ({check['users']} people): NDCG@10 {check['ndcg_settings']:.4f} with the "
+                    f"settings, {check['ndcg_tuned']:.4f} tuned (gain {check['gain']:+.4f}, 95% {check['low']:+.4f} to "
+                    f"{check['high']:+.4f}): auto-tuning would {verdict}"
+                )
             lines = " ".join(f"{name}={value}" for name, value in report["tuned"]["settings"].items())
             self.stdout.write(f"to serve the tuned hybrid on this catalogue, set: {lines}")
             if report["embedding_model"] and report["embedding_model"] != settings.EMBEDDING_MODEL:
