@@ -153,7 +153,7 @@ def tune_catalogue(
                 f"NDCG@10 {check.ndcg_settings:.4f} → {check.ndcg_tuned:.4f} "
                 f"({check.gain:+.4f}, 95% {check.low:+.4f} to {check.high:+.4f})"
             )
-            if check.significant:
+            if check.holds:
                 row.status = TuningStatus.TUNED
                 row.note = f"confirmed on a second validation split of {check.users} people: {gain}"
             else:
