@@ -191,6 +191,15 @@ def test_clip_detail_shows_its_place_and_keywords(anon: APIClient) -> None:
     assert body["place"]["name"] == "Seoul Forest" and body["keywords"][0]["text"] == "산책"
 
 
+def test_a_clip_without_video_or_image_urls_matches_the_published_schema(anon: APIClient) -> None:
+    # Found by schemathesis: the detail schema said "uri" while the URLs may be empty strings.
+    clip = ClipFactory(media_url="", thumbnail_url="")
+    body = anon.get(f"/api/v1/clips/{clip.pk}/").json()
+    assert (body["media_url"], body["thumbnail_url"]) == ("", "")
+    schema = anon.get("/api/schema/?format=json").json()["components"]["schemas"]["ClipDetail"]["properties"]
+    assert "format" not in schema["media_url"] and "format" not in schema["thumbnail_url"]
+
+
 def test_unknown_ids_are_a_404_in_the_error_format(anon: APIClient) -> None:
     for url in ("/api/v1/places/999999/", "/api/v1/clips/999999/", "/api/v1/places/999999/similar/"):
         assert_error(anon.get(url), 404, "not_found")

@@ -104,6 +104,9 @@ class PlaceDetailSerializer(serializers.ModelSerializer[Place]):
 class ClipDetailSerializer(serializers.ModelSerializer[Clip]):
     keywords = KeywordSerializer(many=True, read_only=True, source="top_keywords")
     place = PlaceSummarySerializer(read_only=True, allow_null=True, help_text="the place the clip is about")
+    # As in the summary: plain strings, because the URLs may be empty (an OpenAPI "uri" may not).
+    media_url = serializers.CharField(read_only=True, help_text="video URL (may be empty)")
+    thumbnail_url = serializers.CharField(read_only=True, help_text="image URL (may be empty)")
 
     class Meta:
         model = Clip
