@@ -17,7 +17,9 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from dataclasses import asdict, fields
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TextIO
 
@@ -40,15 +42,35 @@ from recommender.evaluation.datasets import load_generic
 from recommender.exporting import export_generic
 from recommender.feeds import blend_config, tuning_key
 from recommender.models import DEFAULT_KIND_WEIGHTS, BlendTuning, Interaction, ItemKind, SearchQuery, TuningStatus
-from recommender.ranking.als import ALSParams
 from recommender.ranking.blend import BlendConfig
 from recommender.training import TUNED_ALS, default_params
 
 logger = logging.getLogger(__name__)
+BLEND_FIELDS = frozenset(f.name for f in fields(BlendConfig))
 
 
-def _start() -> tuple[ALSParams, BlendConfig]:
-    return default_params(), blend_config()
+class TuningBusy(Exception):
+    """Another process is tuning this kind right now."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What ``tune_catalogue`` did: the tuning now in force and the latest one before the call
+    (the same row when nothing had changed, so nothing ran)."""
+
+    row: BlendTuning
+    previous: BlendTuning | None
+
+    @property
+    def ran(self) -> bool:
+        return self.previous is None or self.previous.pk != self.row.pk
+
+    @property
+    def changes_serving(self) -> bool:
+        """Whether a retrain would serve other weights than now: a new tuning that tuned, or one
+        that ends an earlier adopted tuning."""
+        was_tuned = self.previous is not None and self.previous.status == TuningStatus.TUNED
+        return self.ran and (self.row.status == TuningStatus.TUNED or was_tuned)
 
 
 def fingerprint(kind: str) -> str:
@@ -95,20 +117,24 @@ def _embedder(progress: TextIO | None) -> Embedder:
     return cached_embedder(encode, settings.EMBEDDING_MODEL, cache, progress=progress)
 
 
-def tune_catalogue(
-    kind: str, *, force: bool = False, progress: TextIO | None = None
-) -> tuple[BlendTuning, BlendTuning | None]:
-    """Tune the blend of ``kind`` on the database's data: the new ``BlendTuning`` row and the
-    latest one before it. When data and settings are unchanged since that one (and not
-    ``force``), nothing runs: (latest, latest)."""
+def tune_catalogue(kind: str, *, force: bool = False, progress: TextIO | None = None) -> Outcome:
+    """Tune the blend of ``kind`` on the database's data and record it as a ``BlendTuning`` row,
+    unless data and settings are unchanged since the latest one (and not ``force``).
+
+    Raises TuningBusy when another process (worker or command) is tuning ``kind``.
+    """
     kind = ItemKind(kind)
-    seen = fingerprint(kind)
-    latest = latest_tuning(kind)
-    if latest is not None and latest.fingerprint == seen and not force:
-        return latest, latest
+    with _lock(kind):
+        seen = fingerprint(kind)
+        latest = latest_tuning(kind)
+        if latest is not None and latest.fingerprint == seen and not force:
+            return Outcome(latest, latest)
+        return Outcome(_tune(kind, seen, progress), latest)
+
+
+def _tune(kind: ItemKind, seen: str, progress: TextIO | None) -> BlendTuning:
     started = time.monotonic()
-    als, blend = _start()
-    options = EvalOptions(seed=0, als=als, blend=blend, tune_users=settings.BLEND_TUNE_USERS)
+    options = EvalOptions(seed=0, als=default_params(), blend=blend_config(), tune_users=settings.BLEND_TUNE_USERS)
     with tempfile.TemporaryDirectory(prefix="tune-") as folder:
         export_generic(Path(folder), item_type=kind.value)
         # As training sees it: the interactions only (importers write a review's visit themselves).
@@ -137,9 +163,8 @@ def tune_catalogue(
         embed = _embedder(progress) if dataset.has_text else None
         searches = search_vectors(dataset, embed) if embed is not None else {}
         found = tune_blend(dataset, train, options, embed, searches, progress)
-        tuned_axes = [name for name in found.table[0] if name in {f.name for f in fields(BlendConfig)}]
         row.als = {name: getattr(found.als, name) for name in TUNED_ALS}
-        row.blend = {name: getattr(found.config, name) for name in tuned_axes}
+        row.blend = {name: getattr(found.config, name) for name in found.table[0] if name in BLEND_FIELDS}
         row.val_ndcg, row.val_ndcg_settings = found.score, found.start_score
         row.validation_users = found.validation_users  # those ranked (searchers only with text)
         row.grid_size = len(found.table)
@@ -161,30 +186,25 @@ def tune_catalogue(
                 row.note = f"not confirmed on a second validation split of {check.users} people: {gain}"
     row.seconds = time.monotonic() - started
     row.save()
-    return row, latest
+    return row
 
 
-def changes_serving(row: BlendTuning, previous: BlendTuning | None) -> bool:
-    """Whether a retrain would serve other weights than now: a new tuning that tuned, or one
-    that ends an earlier adopted tuning."""
-    if previous is not None and previous.pk == row.pk:
-        return False
-    return row.status == TuningStatus.TUNED or (previous is not None and previous.status == TuningStatus.TUNED)
-
-
-def try_lock(kind: str) -> bool:
-    """One tuning per kind at a time across every worker: a session-level advisory lock (released
-    by ``unlock`` or when the connection closes)."""
+@contextmanager
+def _lock(kind: str) -> Iterator[None]:
+    """One tuning per kind at a time across every worker: a session-level advisory lock (not tied
+    to a transaction, so it holds for the minutes a tuning takes). A connection lost meanwhile
+    took the lock with it: the release is then logged, never raised, so the tuning's outcome
+    stands."""
+    key = f"tune:{kind}"
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [f"tune:{kind}"])
-        return bool(cursor.fetchone()[0])
-
-
-def unlock(kind: str) -> None:
-    """Release ``try_lock``'s lock. A connection lost during a long tuning took the lock with it:
-    logged, never raised, so the tuning's own outcome is not hidden."""
+        cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [key])
+        if not cursor.fetchone()[0]:
+            raise TuningBusy(f"another process is tuning the {kind} blend")
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [f"tune:{kind}"])
-    except DatabaseError:
-        logger.warning("could not release the %s tuning lock (its connection is gone, and the lock with it)", kind)
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [key])
+        except DatabaseError:
+            logger.warning("could not release the %s tuning lock (its connection is gone, and the lock with it)", kind)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connections
 from django.utils import timezone
 from pytest_django.fixtures import Settings
 
@@ -19,7 +20,7 @@ from recommender import evaluation, tuning
 from recommender.feeds import blend_config, tuning_key
 from recommender.models import BlendTuning, Interaction, InteractionKind, ModelVersion, TuningStatus
 from recommender.training import live_model, publish, train_model
-from recommender.tuning import changes_serving, fingerprint, try_lock, tune_catalogue, unlock
+from recommender.tuning import TuningBusy, fingerprint, tune_catalogue
 from tests.factories import InteractionFactory, PlaceFactory, UserFactory
 from workers.tasks import tune_blends
 
@@ -82,8 +83,9 @@ def test_tuning_picks_what_this_catalogue_rewards_and_confirms_it_on_other_peopl
 ) -> None:
     small.BLEND_POPULARITY = start  # the settings' own blend, between the two candidates
     catalogue()  # type: ignore[operator]
-    row, previous = tune_catalogue("place")
-    assert previous is None and row.status == TuningStatus.TUNED, row.note
+    done = tune_catalogue("place")
+    row = done.row
+    assert done.previous is None and done.ran and done.changes_serving and row.status == TuningStatus.TUNED, row.note
     assert row.blend == {"popularity": picked}
     assert row.val_ndcg is not None and row.val_ndcg_settings is not None
     assert row.val_ndcg > row.val_ndcg_settings  # better than the settings' popularity on validation
@@ -135,7 +137,7 @@ def test_the_next_training_serves_the_tuning_and_rolling_back_serves_the_setting
 def test_a_pick_no_better_than_the_settings_keeps_the_settings(small: Settings) -> None:
     small.BLEND_POPULARITY = 16.0  # already the best value for this catalogue
     crowded()
-    row, _ = tune_catalogue("place")
+    row = tune_catalogue("place").row
     assert row.status == TuningStatus.KEPT and row.blend == {"popularity": 16.0}
     assert row.val_ndcg == row.val_ndcg_settings and "nothing beat the settings" in row.note
     assert "blend" not in train_model("place").params
@@ -154,7 +156,7 @@ def test_a_pick_that_does_not_hold_on_other_people_keeps_the_settings(
         return replace(check, ndcg_tuned=check.ndcg_settings - check.gain, **turned)
 
     monkeypatch.setattr(tuning, "confirm_tuning", on_other_people)
-    row, _ = tune_catalogue("place")
+    row = tune_catalogue("place").row
     assert row.val_ndcg is not None and row.val_ndcg_settings is not None
     assert row.val_ndcg > row.val_ndcg_settings  # it won on its own validation people ...
     assert row.status == TuningStatus.KEPT and row.confirmation["gain"] < 0  # ... but not on the others
@@ -164,15 +166,16 @@ def test_a_pick_that_does_not_hold_on_other_people_keeps_the_settings(
 
 def test_too_few_people_keep_the_settings_and_unchanged_data_is_not_tuned_twice(small: Settings) -> None:
     grouped(10)
-    row, previous = tune_catalogue("place")
-    assert row.status == TuningStatus.SKIPPED and previous is None
-    assert "BLEND_TUNE_MIN_USERS" in row.note and row.blend == {} and not changes_serving(row, previous)
+    done = tune_catalogue("place")
+    row = done.row
+    assert row.status == TuningStatus.SKIPPED and done.previous is None and done.ran
+    assert "BLEND_TUNE_MIN_USERS" in row.note and row.blend == {} and not done.changes_serving
     assert "blend" not in train_model("place").params
-    again, previous = tune_catalogue("place")
-    assert again == row == previous and BlendTuning.objects.count() == 1
+    again = tune_catalogue("place")
+    assert again.row == again.previous == row and not again.ran and BlendTuning.objects.count() == 1
     # New data, or new settings to start from, are worth another run.
     InteractionFactory(place=Place.objects.first(), kind=InteractionKind.LIKE)
-    assert tune_catalogue("place")[0] != row
+    assert tune_catalogue("place").row != row
     changed = fingerprint("place")
     small.BLEND_CONTENT = 1.0
     assert fingerprint("place") != changed
@@ -194,23 +197,30 @@ def test_the_scheduled_task_tunes_then_retrains_the_kinds_whose_weights_changed(
     assert trained == [] and BlendTuning.objects.filter(kind="place").count() == 1
 
 
-def test_one_tuning_per_kind_at_a_time() -> None:
-    assert try_lock("place")
+def test_one_tuning_per_kind_at_a_time_and_the_others_skip_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    crowded()
+    monkeypatch.setattr("workers.tasks.train_models.delay", lambda: None)
+    other = connections.create_connection("default")  # another worker, tuning places right now
     try:
-        # The lock is per session: a second connection (another worker) cannot take it.
-        from django.db import connections
-
-        other = connections.create_connection("default")
-        try:
-            with other.cursor() as cursor:
-                cursor.execute("SELECT pg_try_advisory_lock(hashtext('tune:place'))")
-                assert cursor.fetchone()[0] is False
-                cursor.execute("SELECT pg_try_advisory_lock(hashtext('tune:clip'))")
-                assert cursor.fetchone()[0] is True
-        finally:
-            other.close()
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(hashtext('tune:place'))")
+        with pytest.raises(TuningBusy, match="another process is tuning the place blend"):
+            tune_catalogue("place")
+        outcome = tune_blends()  # places skipped, clips tuned (too little data: skipped as such)
+        assert outcome["place"].startswith("skipped: another process") and outcome["clip"].startswith("skipped (")
+        out = StringIO()
+        call_command("tune_blend", "place", "--no-progress", stdout=out)
+        assert "place: skipped, another process is tuning" in out.getvalue()
+        assert not BlendTuning.objects.filter(kind="place").exists()
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(hashtext('tune:place'))")
+        assert tune_catalogue("place").row.status == TuningStatus.TUNED
+        # ... and the lock was released when it was done.
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(hashtext('tune:place'))")
+            assert cursor.fetchone()[0] is True
     finally:
-        unlock("place")
+        other.close()
 
 
 def test_the_command_reports_the_pick_and_trains_with_it() -> None:

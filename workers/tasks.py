@@ -308,22 +308,20 @@ def tune_blends() -> dict[str, str]:
     retrain where that changes what is served. Idempotent: unchanged data is not tuned again,
     and one tuning per kind runs at a time across workers."""
     from recommender.models import ItemKind
-    from recommender.tuning import changes_serving, try_lock, tune_catalogue, unlock
+    from recommender.tuning import TuningBusy, tune_catalogue
 
     if not settings.BLEND_AUTO_TUNE:
         return {"all": "skipped: BLEND_AUTO_TUNE is off"}
     outcome = {}
     retrain = False
     for kind in ItemKind:
-        if not try_lock(kind):
-            outcome[kind.value] = "skipped: another worker is tuning it"
-            continue
         try:
-            row, previous = tune_catalogue(kind)
-        finally:
-            unlock(kind)
-        outcome[kind.value] = f"{row.status} (tuning {row.pk})"
-        retrain |= changes_serving(row, previous)
+            done = tune_catalogue(kind)
+        except TuningBusy as exc:
+            outcome[kind.value] = f"skipped: {exc}"
+            continue
+        outcome[kind.value] = f"{done.row.status} (tuning {done.row.pk})"
+        retrain |= done.changes_serving
     if retrain:
         train_models.delay()
     return outcome

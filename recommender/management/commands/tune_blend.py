@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from recommender.models import BlendTuning, ItemKind
 from recommender.training import NotEnoughData, train_model
-from recommender.tuning import changes_serving, try_lock, tune_catalogue, unlock
+from recommender.tuning import TuningBusy, tune_catalogue
 
 
 def describe(row: BlendTuning) -> str:
@@ -45,18 +45,18 @@ class Command(BaseCommand):
         kinds = list(ItemKind) if options["kind"] == "all" else [ItemKind(options["kind"])]
         progress = None if options["no_progress"] else sys.stderr
         for kind in kinds:
-            if not try_lock(kind):
-                self.stdout.write(self.style.WARNING(f"{kind}: another process is tuning it; skipped"))
-                continue
             try:
-                row, previous = tune_catalogue(kind, force=options["force"], progress=progress)
-            finally:
-                unlock(kind)
-            if previous is not None and previous.pk == row.pk:
-                self.stdout.write(f"{kind}: nothing changed since tuning {row.pk} ({row.status}); --force tunes again")
+                done = tune_catalogue(kind, force=options["force"], progress=progress)
+            except TuningBusy as exc:
+                self.stdout.write(self.style.WARNING(f"{kind}: skipped, {exc}"))
                 continue
-            self.stdout.write(describe(row))
-            if options["train"] and changes_serving(row, previous):
+            if not done.ran:
+                self.stdout.write(
+                    f"{kind}: nothing changed since tuning {done.row.pk} ({done.row.status}); --force tunes again"
+                )
+                continue
+            self.stdout.write(describe(done.row))
+            if options["train"] and done.changes_serving:
                 try:
                     model = train_model(kind)
                 except NotEnoughData as exc:
