@@ -18,6 +18,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from clips.models import Clip
+from places import services as place_services
 from places.models import Place, Review
 from recommender import feed_cache
 from recommender.enqueue import EXTRACT_QUERY, TRAIN_MODELS, enqueue_on_commit
@@ -46,6 +47,7 @@ __all__ = [
     "recommend",
     "record_interaction",
     "record_search",
+    "write_review",
 ]
 
 MAX_SEARCH_LENGTH = 500
@@ -110,6 +112,22 @@ def record_interaction(
             )
             existing.refresh_from_db()
         return existing, False
+
+
+def write_review(user: User, place: Place, *, rating: int | None = None, text: str = "") -> Review:
+    """Write a new review (places.services.create_review) and record the visit it implies.
+
+    The importers and ``evaluate`` read a review as a visit too: from the next feed on, the place
+    counts in the person's history (and their next training) and leaves their place feeds. The
+    visit's idempotency key is the review's, so it is recorded once however the review is saved.
+    """
+    with transaction.atomic():
+        review = place_services.create_review(user=user, place=place, rating=rating, text=text)
+        record_interaction(
+            user, place, InteractionKind.VISIT, occurred_at=review.created_at, idempotency_key=f"review:{review.pk}",
+            source="review",
+        )  # fmt: skip
+    return review
 
 
 def record_search(user: User, text: str) -> SearchQuery:

@@ -12,6 +12,8 @@ from rest_framework.test import APIClient
 from places import services
 from places.models import Review
 from recommender.enqueue import EXTRACT_REVIEW
+from recommender.models import Interaction, interaction_weight
+from recommender.quota import QuotaExceeded
 from tests import test_api_support as support
 from tests.factories import PlaceFactory, ReviewFactory
 from tests.test_api_support import assert_error
@@ -63,6 +65,30 @@ def test_a_new_review_is_saved_and_its_keywords_are_extracted_after_commit(
     review = Review.objects.get()
     assert (review.user, review.rating, review.language) == (alice, 4, "ko")
     enqueued.assert_called_once_with(EXTRACT_REVIEW, review.pk)
+
+
+def test_a_review_records_the_visit_it_implies_and_the_place_leaves_the_feed(as_alice: APIClient, alice: User) -> None:
+    reviewed, other = PlaceFactory(name="Reviewed"), PlaceFactory(name="Other")
+    assert {i["item"]["id"] for i in as_alice.get("/api/v1/feed/places/").json()["items"]} >= {reviewed.pk, other.pk}
+    review_id = as_alice.post(f"/api/v1/places/{reviewed.pk}/reviews/", {"rating": 2, "text": "too loud"}).json()["id"]
+    visit = Interaction.objects.get(user=alice)
+    review = Review.objects.get(pk=review_id)
+    assert (visit.place_id, visit.kind, visit.weight, visit.occurred_at, visit.idempotency_key) == (
+        reviewed.pk, "visit", interaction_weight("visit"), review.created_at, f"review:{review_id}"
+    )  # fmt: skip
+    ids = {i["item"]["id"] for i in as_alice.get("/api/v1/feed/places/").json()["items"]}
+    assert reviewed.pk not in ids and other.pk in ids
+    as_alice.patch(f"/api/v1/reviews/{review_id}/", {"rating": 3}, format="json")
+    assert Interaction.objects.filter(user=alice).count() == 1
+
+
+def test_a_refused_review_records_no_visit(as_alice: APIClient, alice: User) -> None:
+    place = PlaceFactory()
+    response = as_alice.post(f"/api/v1/places/{place.pk}/reviews/", {"rating": 9}, format="json")
+    assert_error(response, 400, field="rating")
+    with mock.patch("places.services.spend_llm_quota", side_effect=QuotaExceeded(1, 3600)):
+        assert as_alice.post(f"/api/v1/places/{place.pk}/reviews/", {"text": "ok"}).status_code == 429
+    assert not Interaction.objects.exists() and not Review.objects.exists()
 
 
 def test_a_broker_outage_does_not_fail_the_write(as_alice: APIClient, django_capture_on_commit_callbacks: Any) -> None:

@@ -143,6 +143,10 @@ def test_writing_editing_and_deleting_your_review(client: Client, alice: User, n
     review.refresh_from_db()
     assert (review.rating, review.text) == (None, "Edited on its own page")
     assert Review.objects.filter(user=alice).count() == 1 and no_broker.call_count == 3
+    # Writing the review recorded the visit it implies, once: editing it adds none.
+    assert list(Interaction.objects.filter(user=alice).values_list("place_id", "kind", "source")) == [
+        (place.pk, "visit", "review")
+    ]
     assert client.post(f"/reviews/{review.pk}/delete/").status_code == 302
     assert not Review.objects.filter(pk=review.pk).exists()
 

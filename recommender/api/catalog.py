@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from clips.models import Clip
 from places import services as place_services
 from places.models import Place, Review
+from recommender import services
 from recommender.api.params import CatalogueQuery, LimitQuery, parse_body, parse_query
 from recommender.api.queries import filter_catalogue, keywords_for, review_stats, similar_items
 from recommender.api.schema import errors
@@ -153,7 +154,7 @@ class PlaceReviewsApi(GenericAPIView[Review]):
         """Review a place; its keywords are extracted right after the review is saved."""
         data = parse_body(ReviewInput, request)
         place = get_object_or_404(Place, pk=place_id, is_active=True)
-        review = place_services.create_review(user=request.user, place=place, **data)
+        review = services.write_review(request.user, place, **data)  # type: ignore[arg-type]
         enqueue_on_commit(EXTRACT_REVIEW, review.pk)
         return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
 

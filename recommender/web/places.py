@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from places import services as place_services
 from places.hours import DAYS, is_open_at
 from places.models import Place, Review
+from recommender import services
 from recommender.api.queries import keywords_for, review_stats, similar_items
 from recommender.enqueue import EXTRACT_REVIEW, enqueue_on_commit
 from recommender.keywords import refresh_place_keywords
@@ -92,7 +93,7 @@ def review_save(request: HttpRequest, place_id: int) -> HttpResponse:
     rating, text = form.cleaned_data["rating"], form.cleaned_data["text"]
     try:
         if own is None:
-            review = place_services.create_review(user=request.user, place=place, rating=rating, text=text)
+            review = services.write_review(cast(User, request.user), place, rating=rating, text=text)
             messages.success(request, _("Thanks for your review! Its keywords appear here shortly."))
         else:
             review = place_services.update_review(user=request.user, review_id=own.pk, rating=rating, text=text)
