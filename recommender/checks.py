@@ -43,10 +43,12 @@ def check_celery_reliability(app_configs: Any = None, **kwargs: Any) -> list[Err
             Error("a killed worker would lose its task: set acks_late and reject_on_worker_lost", id="recommender.E010")
         )
     visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 3600)
-    if isinstance(visibility, int) and visibility <= settings.CELERY_TASK_TIME_LIMIT:
+    name, limit = _longest_time_limit()
+    if isinstance(visibility, int) and visibility <= limit:
         problems.append(
             Error(
-                "CELERY_VISIBILITY_TIMEOUT must exceed CELERY_TASK_TIME_LIMIT, or running tasks are redelivered",
+                f"CELERY_VISIBILITY_TIMEOUT ({visibility} s) must exceed the time limit of every task, or running "
+                f"tasks are redelivered: {name} may run {limit} s",
                 id="recommender.E011",
             )
         )
@@ -55,3 +57,17 @@ def check_celery_reliability(app_configs: Any = None, **kwargs: Any) -> list[Err
     if settings.CELERY_TASK_ALWAYS_EAGER:
         problems.append(Error("CELERY_TASK_ALWAYS_EAGER runs tasks inside web requests", id="recommender.E013"))
     return problems
+
+
+def _longest_time_limit() -> tuple[str, int]:
+    """The task allowed to run longest and its hard time limit (its own, or CELERY_TASK_TIME_LIMIT)."""
+    import workers.tasks  # noqa: F401  (registers the tasks)
+    from workers.celery import app
+
+    limits = {
+        name: int(task.time_limit or settings.CELERY_TASK_TIME_LIMIT)
+        for name, task in app.tasks.items()
+        if not name.startswith("celery.")
+    }
+    limits.setdefault("CELERY_TASK_TIME_LIMIT", settings.CELERY_TASK_TIME_LIMIT)
+    return max(limits.items(), key=lambda item: item[1])

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import dj_database_url
 import django_stubs_ext
+from kombu import Exchange, Queue
 
 from recommender.env import (
     ConfigError,
@@ -286,6 +287,19 @@ if not _broker:
         }
     )
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# Training and auto-tuning run for minutes to tens of minutes: they have a queue of their own, so a
+# worker on it (`celery worker -Q heavy`; `runapp` starts one) never holds up keywords and
+# embeddings on the default queue. A worker started without -Q consumes both.
+CELERY_HEAVY_QUEUE = env_str("CELERY_HEAVY_QUEUE", "heavy")
+# Each queue has its own exchange and routing key: bound to one shared key, both queues would
+# receive a copy of every task.
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name)
+    for name in dict.fromkeys([CELERY_TASK_DEFAULT_QUEUE, CELERY_HEAVY_QUEUE])
+]
+CELERY_TASK_ROUTES = {
+    name: {"queue": CELERY_HEAVY_QUEUE} for name in ("workers.tasks.train_models", "workers.tasks.tune_blends")
+}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True

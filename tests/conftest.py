@@ -97,7 +97,8 @@ def celery_worker_process(transactional_db: None, redis_url: str, tmp_path: Path
         **os.environ,
         "DATABASE_URL": database_url_for_subprocess(),
         "CELERY_BROKER_URL": redis_url,
-        "CELERY_TASK_DEFAULT_QUEUE": queue,  # tasks the worker enqueues itself stay on its queue
+        "CELERY_TASK_DEFAULT_QUEUE": queue,  # tasks the worker enqueues itself stay on its queue,
+        "CELERY_HEAVY_QUEUE": queue,  # training and tuning included
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "PYTHONUNBUFFERED": "1",
     }

@@ -39,6 +39,13 @@ def test_production_settings_pass_the_deployment_checks() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_a_visibility_timeout_shorter_than_a_long_task_names_the_task() -> None:
+    # The default limit (150 s) is far below it; training and tuning may run 3500 s.
+    result = run_check(CELERY_VISIBILITY_TIMEOUT="3400")
+    assert result.returncode != 0
+    assert "recommender.E011" in result.stdout + result.stderr and "may run 3500 s" in result.stdout + result.stderr
+
+
 @pytest.mark.parametrize(
     ("overrides", "code"),
     [

@@ -1,4 +1,4 @@
-"""Run the whole app on one machine: migrate, load demo data, a Celery worker + beat, the web server."""
+"""Run the whole app on one machine: migrate, load demo data, Celery workers + beat, the web server."""
 
 from __future__ import annotations
 
@@ -16,14 +16,17 @@ from recommender.models import ModelVersion
 
 
 class Command(BaseCommand):
-    help = "Migrate, load demo data if the catalogue is empty, start a Celery worker with beat, serve the web UI."
+    help = (
+        "Migrate, load demo data if the catalogue is empty, start Celery workers (one with beat, one for "
+        "training and tuning), serve the web UI."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "addrport", nargs="?", default="127.0.0.1:8000", help="where to serve (default %(default)s)"
         )
         parser.add_argument("--no-demo", action="store_true", help="do not load demo data into an empty catalogue")
-        parser.add_argument("--no-worker", action="store_true", help="do not start a Celery worker and beat")
+        parser.add_argument("--no-worker", action="store_true", help="do not start Celery workers and beat")
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
@@ -34,12 +37,13 @@ class Command(BaseCommand):
             call_command("train_model", stdout=self.stdout, stderr=self.stderr)
         self._ensure_demo_admin()
 
-        worker = None if options["no_worker"] else self._start_worker()
+        workers = [] if options["no_worker"] else self._start_workers()
         try:
             call_command("runserver", options["addrport"], use_reloader=False)
         finally:
-            if worker is not None:
+            for worker in workers:
                 worker.terminate()
+            for worker in workers:
                 try:
                     worker.wait(timeout=30)
                 except subprocess.TimeoutExpired:
@@ -55,16 +59,26 @@ class Command(BaseCommand):
         users.objects.create_superuser("admin", "admin@example.com", "admin")
         self.stdout.write(self.style.WARNING("created a demo superuser admin/admin (embedded dev database only)"))
 
-    def _start_worker(self) -> subprocess.Popen[bytes]:
+    def _start_workers(self) -> list[subprocess.Popen[bytes]]:
+        """One worker with beat for keywords and embeddings, one for training and tuning (minutes
+        long): a tuning never holds up a new review's keywords."""
         schedule = settings.DATA_DIR / "celerybeat-schedule"
-        cmd = [
-            sys.executable, "-m", "celery", "-A", "recommender", "worker", "--beat",
-            f"--schedule={schedule}", "--loglevel=INFO", "--concurrency=1",
-        ]  # fmt: skip
-        self.stdout.write(f"starting Celery worker + beat (broker {settings.CELERY_BROKER_URL.split('@')[-1]})")
-        worker = subprocess.Popen(cmd, cwd=settings.BASE_DIR)
+        base = [sys.executable, "-m", "celery", "-A", "recommender", "worker", "--loglevel=INFO", "--concurrency=1"]
+        default, heavy = settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_HEAVY_QUEUE
+        self.stdout.write(
+            f"starting Celery workers for the queues {default!r} (with beat) and {heavy!r} "
+            f"(broker {settings.CELERY_BROKER_URL.split('@')[-1]})"
+        )
+        workers = [
+            subprocess.Popen(
+                [*base, "--beat", f"--schedule={schedule}", "-Q", default, "-n", f"{default}@%h"],
+                cwd=settings.BASE_DIR,
+            )
+        ]
+        if heavy != default:
+            workers.append(subprocess.Popen([*base, "-Q", heavy, "-n", f"{heavy}@%h"], cwd=settings.BASE_DIR))
         # Embed whatever is missing now rather than at the first beat tick.
         from workers.tasks import sweep_pending
 
         sweep_pending.delay()
-        return worker
+        return workers
