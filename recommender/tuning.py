@@ -174,16 +174,12 @@ def _tune(kind: ItemKind, seen: str, progress: TextIO | None) -> BlendTuning:
         else:
             check = confirm_tuning(dataset, train, options, embed, searches, found)
             row.confirmation = asdict(check)
-            gain = (
-                f"NDCG@10 {check.ndcg_settings:.4f} → {check.ndcg_tuned:.4f} "
-                f"({check.gain:+.4f}, 95% {check.low:+.4f} to {check.high:+.4f})"
-            )
             if check.holds:
                 row.status = TuningStatus.TUNED
-                row.note = f"confirmed on a second validation split of {check.users} people: {gain}"
+                row.note = f"confirmed on a second validation split of {check.users} people: {check.verdict()}"
             else:
                 row.status = TuningStatus.KEPT
-                row.note = f"not confirmed on a second validation split of {check.users} people: {gain}"
+                row.note = f"not confirmed on a second validation split of {check.users} people: {check.verdict()}"
     row.seconds = time.monotonic() - started
     row.save()
     return row

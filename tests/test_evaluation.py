@@ -445,7 +445,9 @@ def test_evaluate_tune_prints_the_settings_that_serve_what_it_picked(
     assert f"{tuned['val_ndcg@10_untuned']:.4f} with the settings, {tuned['val_ndcg@10']:.4f} tuned" in printed
     # And what the app's auto-tuning would make of the pick: adopted only if confirmed on other people.
     check = tuned["confirmation"]
-    assert tuned["adopted"] == (check is not None and check["gain"] > 0) and "auto-tuning would " in printed
+    vetoes = check is not None and any(part["high"] < 0 for part in check["slices"].values())
+    assert tuned["adopted"] == (check is not None and check["gain"] > 0 and not vetoes)
+    assert "auto-tuning would " in printed
     # Served with those settings, the app blends and trains exactly as the tuned hybrid did.
     from django.conf import settings
 

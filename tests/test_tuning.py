@@ -93,6 +93,11 @@ def test_tuning_picks_what_this_catalogue_rewards_and_confirms_it_on_other_peopl
     check = row.confirmation
     assert check["ndcg_tuned"] > check["ndcg_settings"] and 0 < check["low"] <= check["gain"] <= check["high"]
     assert check["users"] >= 20 and "confirmed on a second validation split" in row.note
+    # Per history slice too, where a slice has enough people to tell: none is worse off.
+    slices = check["slices"]
+    assert slices and sum(part["users"] for part in slices.values()) <= check["users"]
+    assert all(part["users"] >= evaluation.CONFIRM_SLICE_MIN_USERS for part in slices.values())
+    assert all(part["low"] <= part["gain"] <= part["high"] and part["high"] >= 0 for part in slices.values())
     assert row.validation_users >= 20 and row.grid_size == 4  # two values x two ALS settings
     assert row.users == 120 and row.items == 40 and row.embedding_model
 
@@ -143,24 +148,39 @@ def test_a_pick_no_better_than_the_settings_keeps_the_settings(small: Settings) 
     assert "blend" not in train_model("place").params
 
 
+def worse_for_everyone(check: evaluation.Confirmation) -> evaluation.Confirmation:
+    """The real second split, with its gain turned around."""
+    turned = {"gain": -check.gain, "low": -check.high, "high": -check.low}
+    return replace(check, ndcg_tuned=check.ndcg_settings - check.gain, **turned)
+
+
+def worse_for_one_slice(check: evaluation.Confirmation) -> evaluation.Confirmation:
+    """The real second split, with only its largest history slice turned around."""
+    name, part = max(check.slices.items(), key=lambda item: item[1].users)
+    worse = evaluation.SliceGain(part.users, -part.gain, -part.high, -part.low)
+    return replace(check, slices={**check.slices, name: worse})
+
+
+@pytest.mark.parametrize("doctor", [worse_for_everyone, worse_for_one_slice])
 def test_a_pick_that_does_not_hold_on_other_people_keeps_the_settings(
-    small: Settings, monkeypatch: pytest.MonkeyPatch
+    doctor: object, small: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     small.BLEND_POPULARITY = 2.0
     grouped()
     real = tuning.confirm_tuning
-
-    def on_other_people(*args, **kwargs):  # type: ignore[no-untyped-def]
-        check = real(*args, **kwargs)  # the real second split, with its gain turned around
-        turned = {"gain": -check.gain, "low": -check.high, "high": -check.low}
-        return replace(check, ndcg_tuned=check.ndcg_settings - check.gain, **turned)
-
-    monkeypatch.setattr(tuning, "confirm_tuning", on_other_people)
+    monkeypatch.setattr(tuning, "confirm_tuning", lambda *args, **kwargs: doctor(real(*args, **kwargs)))  # type: ignore[operator]
     row = tune_catalogue("place").row
     assert row.val_ndcg is not None and row.val_ndcg_settings is not None
     assert row.val_ndcg > row.val_ndcg_settings  # it won on its own validation people ...
-    assert row.status == TuningStatus.KEPT and row.confirmation["gain"] < 0  # ... but not on the others
+    assert row.status == TuningStatus.KEPT  # ... but not on the others
     assert row.note.startswith("not confirmed on a second validation split")
+    check = row.confirmation
+    worse = [name for name, part in check["slices"].items() if part["high"] < 0]
+    if doctor is worse_for_everyone:
+        assert check["gain"] < 0 and not worse
+    else:  # a clear win overall, vetoed by the one slice it serves worse, which the note names
+        assert check["gain"] > 0 and check["low"] > 0 and len(worse) == 1
+        assert f"significantly worse for the {check['slices'][worse[0]]['users']} people with {worse[0]} (" in row.note
     assert "blend" not in train_model("place").params
 
 

@@ -325,6 +325,21 @@ def tune_blend(
     )
 
 
+# A history slice of the second validation split may veto a pick only with this many people:
+# with fewer, its interval is too wide to tell a loss from noise.
+CONFIRM_SLICE_MIN_USERS = 30
+
+
+@dataclass
+class SliceGain:
+    """The tuned blend minus the settings' own for one history slice of the confirmation split."""
+
+    users: int
+    gain: float  # mean per-person NDCG@10 difference
+    low: float  # its 95% paired bootstrap interval
+    high: float
+
+
 @dataclass
 class Confirmation:
     """The tuned blend against the settings' own on a second validation split (``confirm_tuning``)."""
@@ -335,13 +350,36 @@ class Confirmation:
     gain: float  # mean per-person difference
     low: float  # its 95% paired bootstrap interval
     high: float
+    # Per history slice ("history 1-2" …) with at least CONFIRM_SLICE_MIN_USERS people.
+    slices: dict[str, SliceGain] = field(default_factory=dict)
+
+    @property
+    def worse_slices(self) -> list[str]:
+        """Slices whose people the pick serves significantly worse (the whole interval below 0)."""
+        return [name for name, part in self.slices.items() if part.high < 0]
 
     @property
     def holds(self) -> bool:
-        """The gain is above 0 on people the pick was not chosen on: an unbiased estimate of
-        what adopting it brings. (Asking for the whole 95% interval above 0 kept the settings on
-        foursquare, where the pick then beat them on the test split by .0065 NDCG@10.)"""
-        return self.gain > 0
+        """The gain is above 0 on people the pick was not chosen on (an unbiased estimate of
+        what adopting it brings), and no history slice is significantly worse off: a pick that
+        wins overall by serving people with long histories better must not do it at the expense
+        of those with little. (Asking for the whole overall interval above 0 kept the settings
+        on foursquare, where the pick then beat them on the test split by .0065 NDCG@10.)"""
+        return self.gain > 0 and not self.worse_slices
+
+    def verdict(self) -> str:
+        """The gain, and each slice that vetoes the pick, in words."""
+        text = (
+            f"NDCG@10 {self.ndcg_settings:.4f} → {self.ndcg_tuned:.4f} "
+            f"({self.gain:+.4f}, 95% {self.low:+.4f} to {self.high:+.4f})"
+        )
+        for name in self.worse_slices:
+            part = self.slices[name]
+            text += (
+                f"; significantly worse for the {part.users} people with {name} "
+                f"({part.gain:+.4f}, 95% {part.low:+.4f} to {part.high:+.4f})"
+            )
+        return text
 
 
 def confirm_tuning(
@@ -371,7 +409,14 @@ def confirm_tuning(
         scores[name] = np.array(
             [ndcg_at_k(top_k(hybrid.scores_for(u), 10, tiebreak, seen.get(u)), inner.test_items[u], 10) for u in users]
         )
-    gain, low, high = paired_interval(scores["tuned"] - scores["settings"])
+    diff = scores["tuned"] - scores["settings"]
+    gain, low, high = paired_interval(diff)
+    names = np.array([history_slice(int(inner.history[u])) for u in users], dtype=str)
+    slices = {}
+    for name in SLICES:
+        members = diff[names == name]
+        if len(members) >= CONFIRM_SLICE_MIN_USERS:
+            slices[name] = SliceGain(len(members), *paired_interval(members))
     return Confirmation(
         users=len(users),
         ndcg_tuned=float(scores["tuned"].mean()) if users else 0.0,
@@ -379,6 +424,7 @@ def confirm_tuning(
         gain=gain,
         low=low,
         high=high,
+        slices=slices,
     )
 
 

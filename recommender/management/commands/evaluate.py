@@ -147,6 +147,14 @@ class Command(BaseCommand):
                     f"settings, {check['ndcg_tuned']:.4f} tuned (gain {check['gain']:+.4f}, 95% {check['low']:+.4f} to "
                     f"{check['high']:+.4f}): auto-tuning would {verdict}"
                 )
+                parts = [
+                    f"{name} ({part['users']}) {part['gain']:+.4f} ({part['low']:+.4f} to {part['high']:+.4f})"
+                    for name, part in check["slices"].items()
+                ]
+                if parts:
+                    self.stdout.write(
+                        "  by history slice (a slice entirely below 0 keeps the settings): " + "; ".join(parts)
+                    )
             lines = " ".join(f"{name}={value}" for name, value in report["tuned"]["settings"].items())
             self.stdout.write(f"to serve the tuned hybrid on this catalogue, set: {lines}")
             if report["embedding_model"] and report["embedding_model"] != settings.EMBEDDING_MODEL:
