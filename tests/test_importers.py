@@ -298,7 +298,16 @@ def test_generic_round_trip_keeps_korean_text_links_and_weights(generic_folder: 
     visit = Interaction.objects.get(user__username="csv:u1", place=cafe)
     assert visit.idempotency_key == "csv:u1:e-1001"
     assert visit.occurred_at == dt.datetime(2024, 5, 1, 5, 30, tzinfo=dt.UTC)
-    assert Interaction.objects.get(user__username="csv:민수").kind == "like"
+    # A review is a visit unless interactions.csv has that visit: u1's review of p1 adds none,
+    # 민수's review of p2 (only liked there) adds one, dated as the review.
+    assert Interaction.objects.filter(user__username="csv:u1", place=cafe).count() == 1
+    minsu = Interaction.objects.filter(user__username="csv:민수").order_by("occurred_at")
+    assert [(i.kind, i.weight) for i in minsu] == [
+        ("like", interaction_weight("like")),
+        ("visit", interaction_weight("visit")),
+    ]
+    assert minsu[1].occurred_at == dt.datetime(2024, 5, 3, 10, tzinfo=dt.UTC)
+    assert minsu[1].idempotency_key == "csv:민수:review:r2" and minsu[1].place.external_id == "p2"
     assert not User.objects.get(username="csv:민수").has_usable_password()
 
     review = Review.objects.get(source="csv", external_id="r1")

@@ -221,6 +221,25 @@ def run(ctx: ImportContext) -> None:
             if check(where, "place", place):
                 reviews[review_id] = (user, place, values)
 
+    # A review is a visit, as the app's review form, the Kakao import and `evaluate generic` read
+    # it, unless interactions.csv holds that person's visit to that place already.
+    visited = {
+        (user, item_id) for (user, _), (item_type, item_id, values) in events.items() if values["kind"] == "visit"
+    }
+    for review_id, (user, place, values) in reviews.items():
+        if (user, place) not in visited:
+            events[(user, interaction_key(ctx.source, user, "review", review_id))] = (
+                "place",
+                place,
+                {
+                    "kind": InteractionKind.VISIT,
+                    "weight": interaction_weight(InteractionKind.VISIT),
+                    "watched_fraction": None,
+                    "occurred_at": values["created_at"],
+                    "source": ctx.source,
+                },
+            )
+
     searches: dict[str, tuple[str, dict[str, Any]]] = {}
     if "searches.csv" in present:
         for where, row in read_csv(ctx, "searches.csv", ("search_id", "user_id", "text", "timestamp")):
