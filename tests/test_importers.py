@@ -150,6 +150,15 @@ def test_yelp_imports_businesses_with_hours_and_tips_as_unrated_reviews(shared_d
         (t["user_id"], t["business_id"], t["date"], t["text"].strip()) for t in tips if t["business_id"] in businesses
     }
     assert Review.objects.filter(source="yelp").count() == len(distinct)
+    # Each tipper visited: one visit per (person, business), dated at their first tip there.
+    first: dict[tuple[str, str], str] = {}
+    for user, business, date, _ in sorted(distinct, key=lambda tip: tip[2]):
+        first.setdefault((user, business), date)
+    visits = Interaction.objects.filter(source="yelp").values_list(
+        "user__username", "place__external_id", "occurred_at", "kind", "weight"
+    )
+    assert {(u.removeprefix("yelp:"), p): at.date().isoformat() for u, p, at, _, _ in visits} == first
+    assert {(kind, weight) for _, _, _, kind, weight in visits} == {("visit", interaction_weight("visit"))}
 
 
 @pytest.mark.shared_data
@@ -307,7 +316,9 @@ def test_generic_round_trip_keeps_korean_text_links_and_weights(generic_folder: 
         ("visit", interaction_weight("visit")),
     ]
     assert minsu[1].occurred_at == dt.datetime(2024, 5, 3, 10, tzinfo=dt.UTC)
-    assert minsu[1].idempotency_key == "csv:민수:review:r2" and minsu[1].place.external_id == "p2"
+    assert (
+        minsu[1].idempotency_key == "csv:민수:review:r2" and minsu[1].place_id == Place.objects.get(external_id="p2").pk
+    )
     assert not User.objects.get(username="csv:민수").has_usable_password()
 
     review = Review.objects.get(source="csv", external_id="r1")

@@ -5,6 +5,8 @@
   is_active = open, opening_hours {"mon": [["06:00", "15:00"]], ...}.
 - ``yelp_academic_dataset_tip.json`` -> Review(rating None, language "en", created_at = date,
   external_id = sha1 of user + business + date + text); identical duplicate tips collapse to one.
+  A tip is a visit too (as a review is in the app): one "visit" Interaction per (user,
+  business), dated at the first tip.
 - ``yelp_academic_dataset_checkin.json`` is skipped: anonymous hour-of-week histograms, with no
   user to attach an Interaction to.
 """
@@ -20,12 +22,15 @@ from recommender.importers.base import (
     Where,
     ensure_users,
     existing_ids,
+    interaction_key,
     parse_datetime,
     parse_lat_lon,
     read_json_lines,
     stable_id,
     upsert_by_external_id,
+    upsert_interactions,
 )
+from recommender.models import InteractionKind, interaction_weight
 
 BUSINESS_FILE = "yelp_academic_dataset_business.json"
 TIP_FILE = "yelp_academic_dataset_tip.json"
@@ -84,7 +89,7 @@ def _business(where: Where, obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(ctx: ImportContext) -> None:
-    """Import businesses, then tips as rating-less reviews."""
+    """Import businesses, then tips as rating-less reviews and the visits they imply."""
     places: dict[str, dict[str, Any]] = {}
     for where, obj in read_json_lines(ctx, BUSINESS_FILE):
         with where:
@@ -116,3 +121,18 @@ def run(ctx: ImportContext) -> None:
             for rid, (user, business, values) in tips.items()
         },
     )
+    visits: dict[tuple[int, str], dict[str, Any]] = {}
+    for user, business, values in sorted(tips.values(), key=lambda tip: tip[2]["created_at"]):
+        visits.setdefault(
+            (user_ids[user], interaction_key(ctx.source, user, business, InteractionKind.VISIT)),
+            {
+                "place_id": place_ids[business],
+                "clip_id": None,
+                "kind": InteractionKind.VISIT.value,
+                "weight": interaction_weight(InteractionKind.VISIT),
+                "watched_fraction": None,
+                "occurred_at": values["created_at"],
+                "source": ctx.source,
+            },
+        )
+    upsert_interactions(ctx, visits)
