@@ -302,17 +302,33 @@ def test_switching_the_live_model_is_picked_up_by_the_next_request() -> None:
     assert recommend(None, FeedRequest()).model_version == first.version
 
 
-def test_clips_about_places_someone_liked_come_into_their_clip_feed() -> None:
-    hana = UserFactory()
-    place = cafe("Onion", 1)
+def test_clips_about_places_someone_liked_come_into_their_clip_feed(settings: Settings) -> None:
+    settings.FEED_CANDIDATES_PER_SOURCE = 3  # the popular clips fill every other source
+    hana, crowd = UserFactory(), UserFactory()
+    nowhere = {"latitude": None, "longitude": None, "district": ""}  # so nothing is "nearby"
+    place = cafe("Onion", 1, **nowhere)
     like(hana, place)
-    ClipFactory(title="Onion tour", place=place)
-    ClipFactory(title="unrelated")
-    liked_clip = ClipFactory(title="watched", place=place)
+    ClipFactory(title="Onion tour", place=place)  # no embedding, nobody watched it yet
+    for i in range(8):
+        like(crowd, ClipFactory(title=f"popular {i}", embedding=direction(5, 0.02, i)))
+    liked_clip = ClipFactory(title="watched", place=cafe("elsewhere", 2, **nowhere))
     like(hana, liked_clip, InteractionKind.WATCH, watched_fraction=1.0)
-    feed = recommend(hana, FeedRequest(kind="clip"))
-    assert "Onion tour" in names(feed)
-    assert "watched" not in names(feed)
+    titles = names(recommend(hana, FeedRequest(kind="clip", limit=20)))
+    assert "Onion tour" in titles and "watched" not in titles
+    # Without the liked place, the same clip is not a candidate at all.
+    assert "Onion tour" not in names(recommend(UserFactory(), FeedRequest(kind="clip", limit=20)))
+
+
+def test_places_seen_in_clips_someone_watched_come_into_their_place_feed(settings: Settings) -> None:
+    settings.FEED_CANDIDATES_PER_SOURCE = 3
+    hana, crowd = UserFactory(), UserFactory()
+    nowhere = {"latitude": None, "longitude": None, "district": ""}
+    seen = PlaceFactory(name="seen in a clip", embedding=None, **nowhere)
+    for i in range(8):
+        like(crowd, museum(f"popular {i}", i, **nowhere))
+    like(hana, ClipFactory(title="tour", place=seen), InteractionKind.WATCH, watched_fraction=1.0)
+    assert "seen in a clip" in names(recommend(hana, FeedRequest(limit=20)))
+    assert "seen in a clip" not in names(recommend(UserFactory(), FeedRequest(limit=20)))
 
 
 def test_diversity_brings_a_different_item_into_the_top_of_the_feed(settings: Settings) -> None:
