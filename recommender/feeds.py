@@ -292,7 +292,19 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
     picked = np.asarray([position_of[pk] for pk in ranked], dtype=np.int64)
     pinned = {item_id for _, item_id in live_pins}
 
-    evidence = _Evidence(user, kind, liked_ids, liked_vectors, vectors[picked], item_ids[picked])
+    # A reason may call "liked" only what the person acted on (not what they were merely shown or
+    # clicked, which counts towards their taste but is no "you liked"): such items are never
+    # candidates themselves, so an item is never explained as similar to itself.
+    acted = [i for i, pk in enumerate(liked_ids) if pk in history.excluded]
+    evidence = _Evidence(
+        user,
+        kind,
+        [liked_ids[i] for i in acted],
+        liked_vectors[acted],
+        vectors[picked],
+        item_ids[picked],
+        acted_ids=[pk for pk in history.positive_ids.tolist() if pk in history.excluded],
+    )
     # Reasons name what lifts an item above the ordinary candidate among those the filters kept.
     typical = typical_parts({name: values[kept] for name, values in blended.parts.items()})
     items = []
@@ -499,7 +511,11 @@ class _Evidence:
         liked_vectors: np.ndarray,
         vectors: np.ndarray,
         item_ids: np.ndarray,
+        acted_ids: list[int],
     ) -> None:
+        """``liked_ids`` / ``liked_vectors``: the items the person acted on that have an embedding
+        (what "similar to" may name); ``acted_ids``: all of them, embedded or not (whose
+        keywords count as the person's)."""
         self.kind = kind
         self.item_ids = item_ids
         self.similar_index, self.similar_sim = closest(vectors, liked_vectors)
@@ -534,8 +550,8 @@ class _Evidence:
         self.query_index, self.query_sim = closest(vectors, query_matrix)
         link_model = PlaceKeyword if kind == ItemKind.PLACE else ClipKeyword
         item_field = "place_id" if kind == ItemKind.PLACE else "clip_id"
-        if liked_ids:
-            liked_links = link_model.objects.filter(**{f"{item_field}__in": liked_ids}, weight__gt=0)
+        if acted_ids:
+            liked_links = link_model.objects.filter(**{f"{item_field}__in": acted_ids}, weight__gt=0)
             if user is not None and user.is_authenticated:
                 liked_links = liked_links.exclude(keyword__muted_by__user_id=user.pk)
             user_keywords.update(liked_links.values_list("keyword_id", flat=True))
@@ -551,14 +567,15 @@ class _Evidence:
 
     def for_item(self, rank: int) -> dict[str, Any]:
         proof: dict[str, Any] = {}
-        if self.similar_index[rank] >= 0:
+        # An item without an embedding is a zero row: similarity 0 to everything, which is no evidence.
+        if self.similar_index[rank] >= 0 and self.similar_sim[rank] > 0:
             liked_id = self.liked_ids[self.similar_index[rank]]
             proof["similar_to"] = {
                 "id": liked_id,
                 "name": self.liked_names.get(liked_id, ""),
                 "similarity": round(float(self.similar_sim[rank]), 3),
             }
-        if self.query_index[rank] >= 0:
+        if self.query_index[rank] >= 0 and self.query_sim[rank] > 0:
             query_id, text = self.queries[self.query_index[rank]]
             proof["search"] = {"id": query_id, "text": text, "similarity": round(float(self.query_sim[rank]), 3)}
         labels = self.keywords.get(int(self.item_ids[rank]), [])

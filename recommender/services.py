@@ -13,7 +13,7 @@ import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
@@ -174,10 +174,17 @@ def interest_profile(user: User, *, limit: int = 20) -> list[ProfileKeyword]:
         review__user=user, keyword__is_hidden=False
     ).values_list("keyword_id", "keyword__text", "keyword__tag_en", "weight", "polarity")[:500]:
         add(keyword_id, text, tag, weight * polarity, "review")
+    # Places the person acted on (not merely saw or clicked) and whose events add up to a positive
+    # net weight, as the feeds read "liked": a place clicked and then disliked is not liked.
     liked_places = (
-        Interaction.objects.filter(user=user, place__isnull=False, weight__gt=0)
+        Interaction.objects.filter(user=user, place__isnull=False)
         .values("place_id")
-        .annotate(last=Max("occurred_at"))
+        .annotate(
+            last=Max("occurred_at"),
+            net=Sum("weight"),
+            acted=Count("pk", filter=~Q(kind__in=[InteractionKind.VIEW, InteractionKind.CLICK])),
+        )
+        .filter(net__gt=0, acted__gt=0)
         .order_by("-last")
         .values_list("place_id", flat=True)[:50]
     )

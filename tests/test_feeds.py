@@ -331,6 +331,21 @@ def test_places_seen_in_clips_someone_watched_come_into_their_place_feed(setting
     assert "seen in a clip" not in names(recommend(UserFactory(), FeedRequest(limit=20)))
 
 
+def test_reasons_name_as_liked_only_what_the_person_acted_on_never_an_item_itself() -> None:
+    dora = UserFactory()
+    like(dora, cafe("liked café", 0))
+    like(dora, cafe("seen café", 1), InteractionKind.VIEW)  # shown in a list: it may come back
+    for i in range(3):
+        cafe(f"other café {i}", 10 + i)
+    PlaceFactory(name="no text yet", embedding=None)
+    feed = recommend(dora, FeedRequest())
+    assert {"seen café", "no text yet"} <= set(names(feed))
+    named = {entry.item.name: entry.evidence.get("similar_to", {}).get("name") for entry in feed.items}
+    assert named["seen café"] == "liked café" and named["other café 0"] == "liked café"
+    assert set(named.values()) == {"liked café", None}
+    assert named["no text yet"] is None  # similarity 0 to everything is no evidence
+
+
 def test_diversity_brings_a_different_item_into_the_top_of_the_feed(settings: Settings) -> None:
     ivan = UserFactory()
     like(ivan, cafe("liked café", 0))

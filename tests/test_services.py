@@ -86,6 +86,19 @@ def test_the_interest_profile_combines_searches_reviews_and_liked_places() -> No
     assert profile[0].sources == {"search"} and profile[1].sources == {"liked"}
 
 
+def test_places_only_seen_or_clicked_then_disliked_lend_the_profile_no_keywords() -> None:
+    alice = UserFactory()
+    saved, seen, regretted = PlaceFactory(), PlaceFactory(), PlaceFactory()
+    for place, tag in ((saved, "rooftop"), (seen, "vinyl"), (regretted, "loud")):
+        place.keyword_links.create(keyword=Keyword.objects.create(text=tag, language="en", tag_en=tag), weight=1.0)
+    record_interaction(alice, saved, "save")
+    record_interaction(alice, seen, "view")  # shown in a list: no sign of taste
+    record_interaction(alice, regretted, "click")
+    record_interaction(alice, regretted, "dislike")  # net -3: not liked
+
+    assert [k.tag_en for k in interest_profile(alice)] == ["rooftop"]
+
+
 def test_a_muted_interest_leaves_the_profile_and_the_interest_vector_until_unmuted() -> None:
     import numpy as np
 
