@@ -340,7 +340,7 @@ def test_reasons_name_as_liked_only_what_the_person_acted_on_never_an_item_itsel
     PlaceFactory(name="no text yet", embedding=None)
     feed = recommend(dora, FeedRequest())
     assert {"seen café", "no text yet"} <= set(names(feed))
-    named = {entry.item.name: entry.evidence.get("similar_to", {}).get("name") for entry in feed.items}
+    named = dict(zip(names(feed), (e.evidence.get("similar_to", {}).get("name") for e in feed.items), strict=True))
     assert named["seen café"] == "liked café" and named["other café 0"] == "liked café"
     assert set(named.values()) == {"liked café", None}
     assert named["no text yet"] is None  # similarity 0 to everything is no evidence
