@@ -95,6 +95,7 @@ def test_clip_feed_items_carry_their_place(anon: APIClient) -> None:
         ({"limit": "ten"}, "limit"),
         ({"radius_km": "-1"}, "radius_km"),
         ({"explain": "perhaps"}, "explain"),
+        ({"radius_km": "2"}, "radius_km"),  # a radius around no location
     ],
 )
 def test_bad_feed_parameters_are_a_400_naming_the_parameter(anon: APIClient, query: dict[str, str], field: str) -> None:

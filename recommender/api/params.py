@@ -69,7 +69,9 @@ class CatalogueQuery(serializers.Serializer):
 class FeedQuery(serializers.Serializer):
     lat = latitude_field(required=False)
     lon = longitude_field(required=False)
-    radius_km = radius_field(required=False, help_text="keep only items within this distance (needs a location)")
+    radius_km = radius_field(
+        required=False, help_text="keep only items within this distance of lat, lon (which it needs)"
+    )
     limit = serializers.IntegerField(required=False, default=20, min_value=1, max_value=100)
     open_now = serializers.BooleanField(required=False, default=False)
     explain = serializers.BooleanField(required=False, default=False, help_text="include score parts and evidence")
@@ -77,6 +79,10 @@ class FeedQuery(serializers.Serializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("lat" in attrs) != ("lon" in attrs):
             raise serializers.ValidationError({"lat": ["lat and lon go together"]})
+        # Without a location there is nothing to measure from (an anonymous feed would ignore the
+        # radius, a signed-in one would measure it from wherever the person usually goes).
+        if "radius_km" in attrs and "lat" not in attrs:
+            raise serializers.ValidationError({"radius_km": ["radius_km needs lat and lon"]})
         return attrs
 
 
