@@ -333,6 +333,7 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
                         _mostly_predicted(blended, index),
                         near,
                         area,
+                        kind,
                     )
                 ),
                 evidence=proof,
@@ -599,6 +600,7 @@ def _reason(
     predicted: bool = False,
     near: str | None = None,
     area: str | None = None,
+    kind: str = ItemKind.PLACE,
 ) -> dict[str, Any]:
     """The one-line "why" of an item, from its leading score part (``top_parts``) and the evidence."""
     for name, _ in parts:
@@ -616,8 +618,13 @@ def _reason(
             break
     if distance_km is not None and distance_km < 1.5:
         reason = {"code": "nearby", "distance_km": round(distance_km, 1), "keywords": proof["keywords"]}
-        # Without a location in the request, the distance is from a place the person has been.
-        return {**reason, "near": near} if near else reason
+        # Without a location in the request, the distance is from a place the person has been; in a
+        # clip feed, from the place of clips they watched (which says nothing of having been there).
+        if near:
+            reason["near"] = near
+            if kind == ItemKind.CLIP:
+                reason["via"] = "clips"
+        return reason
     if area:  # no coordinates, but in a district the person usually goes
         return {"code": "usual_area", "area": area, "keywords": proof["keywords"]}
     return {"code": "popular", "keywords": proof["keywords"]}

@@ -232,6 +232,19 @@ def test_a_nearby_reason_names_no_place_when_the_location_was_sent() -> None:
     assert "near" not in feed.items[0].reason
 
 
+def test_a_nearby_reason_says_where_the_person_has_been_in_place_feeds_and_what_they_watched_in_clip_feeds() -> None:
+    ines = UserFactory()
+    onion = PlaceFactory(name="Onion", embedding=None, latitude=37.55, longitude=126.92)
+    corner = PlaceFactory(name="around the corner", embedding=None, latitude=37.551, longitude=126.921)
+    like(ines, ClipFactory(title="Onion tour", place=onion), InteractionKind.WATCH, watched_fraction=1.0)
+    ClipFactory(title="corner clip", place=corner)
+    clip_reason = recommend(ines, FeedRequest(kind="clip", limit=1)).items[0].reason
+    assert clip_reason["code"] == "nearby" and clip_reason["near"] == "Onion" and clip_reason["via"] == "clips"
+    like(ines, onion, InteractionKind.VISIT)
+    place_reason = recommend(ines, FeedRequest(limit=1)).items[0].reason
+    assert place_reason["code"] == "nearby" and place_reason["near"] == "Onion" and "via" not in place_reason
+
+
 def test_open_now_drops_closed_places_and_keeps_ones_with_unknown_hours() -> None:
     every_day = {day: [["09:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
     late = {day: [["18:00", "02:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}

@@ -92,6 +92,12 @@ def test_a_nearby_reason_names_the_place_the_person_has_been_in_either_language(
         assert reason_text({"code": "nearby", "distance_km": 0.3}) == "Nearby · 0.3 km"  # a location was sent
     with translation.override("ko"):
         assert reason_text(reason) == "다녀간 망원 카페에서 0.3 km · quiet"
+    # In a clip feed the place is one the person's watched clips were about: no claim of a visit.
+    via_clips = {**reason, "via": "clips"}
+    with translation.override("en"):
+        assert reason_text(via_clips) == "0.3 km from 망원 카페, seen in clips you watched · quiet"
+    with translation.override("ko"):
+        assert reason_text(via_clips) == "본 클립 속 망원 카페에서 0.3 km · quiet"
 
 
 def test_a_usual_area_reason_names_the_district_in_either_language() -> None:

@@ -35,7 +35,8 @@ def _feed_item_serializer(name: str, item: serializers.Serializer) -> serializer
             "reason": serializers.JSONField(
                 help_text='{"code": search|similar|collaborative|new_match|interests|nearby|usual_area|pinned|'
                 'popular, ...details}; "nearby" has distance_km, and near (the name of the place the person has '
-                'been that it is near) when no location was sent; "usual_area" has area (a district the person '
+                'been that it is near; in clip feeds, with via "clips", the place of clips they watched) when no '
+                'location was sent; "usual_area" has area (a district the person '
                 "usually goes to, for an item without coordinates)"
             ),
             "parts": serializers.DictField(

@@ -27,6 +27,11 @@ def reason_text(reason: dict[str, Any]) -> str:
         line = _("New here, and like what people with your taste enjoy")
     elif code == "interests":
         line = _("Matches the interests you picked")
+    elif code == "nearby" and reason.get("near") and reason.get("via") == "clips":
+        line = _("%(distance)s km from %(place)s, seen in clips you watched") % {
+            "distance": reason.get("distance_km", ""),
+            "place": reason["near"],
+        }
     elif code == "nearby" and reason.get("near"):
         line = _("%(distance)s km from %(place)s, where you have been") % {
             "distance": reason.get("distance_km", ""),
