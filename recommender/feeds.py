@@ -530,7 +530,10 @@ class _Evidence:
         if user is not None and user.is_authenticated:
             links = (
                 SearchQueryKeyword.objects.filter(
-                    query__user_id=user.pk, query__intent=QueryIntent.INTEREST, keyword__embedding__isnull=False
+                    query__user_id=user.pk,
+                    query__intent=QueryIntent.INTEREST,
+                    keyword__embedding__isnull=False,
+                    keyword__is_hidden=False,  # as in the interest vector (recommender.keywords)
                 )
                 .exclude(keyword__muted_by__user_id=user.pk)  # interests the person removed
                 .order_by("-query__created_at")

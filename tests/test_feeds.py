@@ -92,6 +92,12 @@ def test_a_new_user_with_only_searches_gets_a_feed_from_their_searches() -> None
     assert feed.items[0].reason == {"code": "search", "query": "한강 뷰 카페", "keywords": []}
     assert feed.items[0].evidence["search"]["text"] == "한강 뷰 카페"
     assert feed.history == 0
+    # A search made only of keywords a curator hid adds nothing to the interests, so it is no reason.
+    spam = SearchQueryFactory(user=alice, text="buy followers", intent=QueryIntent.INTEREST)
+    spam.keyword_links.create(
+        keyword=Keyword.objects.create(text="followers", language="en", embedding=direction(0), is_hidden=True)
+    )
+    assert {item.reason.get("query") for item in recommend(alice, FeedRequest(limit=3)).items} == {"한강 뷰 카페"}
 
 
 def test_someone_who_liked_cafes_gets_other_cafes_and_never_the_ones_they_liked() -> None:
