@@ -280,7 +280,7 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
     keep = ~blocked
     if request.radius_km is not None and distance is not None:
         keep &= ~np.isnan(distance) & (distance <= request.radius_km)
-    if request.open_now and kind == ItemKind.PLACE:
+    if request.open_now:
         local = now.astimezone(ZoneInfo(settings.PLACE_TIME_ZONE))
         keep &= np.asarray([is_open_at(r.opening_hours, local) is not False for r in rows])
     kept = np.flatnonzero(keep)
@@ -495,8 +495,8 @@ def _with_coordinates(kind: str, queryset: Any) -> list[Any]:
         obj.lat = place.latitude if place is not None else None
         obj.lon = place.longitude if place is not None else None
         obj.area = place.district if place is not None else ""
-        if kind == ItemKind.CLIP:
-            obj.opening_hours = {}
+        if kind == ItemKind.CLIP:  # a clip is "open" when its place is, as in the clip catalogue
+            obj.opening_hours = place.opening_hours if place is not None else {}
         out.append(obj)
     return out
 

@@ -261,6 +261,12 @@ def test_open_now_drops_closed_places_and_keeps_ones_with_unknown_hours() -> Non
     at = dt.datetime(2026, 11, 25, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=9)))
     feed = recommend(None, FeedRequest(open_now=True, now=at))
     assert sorted(names(feed)) == ["night bar", "no hours"]
+    # Clips follow their place, as in the clip catalogue; a clip about no place has no hours.
+    for place in Place.objects.all():
+        ClipFactory(title=f"clip at {place.name}", place=place)
+    ClipFactory(title="clip about nowhere")
+    clips = recommend(None, FeedRequest(kind="clip", open_now=True, now=at))
+    assert sorted(names(clips)) == ["clip about nowhere", "clip at night bar", "clip at no hours"]
 
 
 def test_a_trained_model_adds_collaborative_scores_and_its_version() -> None:
