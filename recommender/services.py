@@ -115,13 +115,22 @@ def record_interaction(
 
 
 def write_review(user: User, place: Place, *, rating: int | None = None, text: str = "") -> Review:
-    """Write a new review (places.services.create_review) and record the visit it implies.
+    """Write a person's review of a place (places.services.create_review) and record the visit
+    it implies. A second review of the same place is refused (``ReviewError``): edit the first.
 
     The importers and ``evaluate`` read a review as a visit too: from the next feed on, the place
     counts in the person's history (and their next training) and leaves their place feeds. The
     visit's idempotency key is the review's, so it is recorded once however the review is saved.
     """
     with transaction.atomic():
+        # One review per person and place, as the web form keeps it (it edits yours if you wrote
+        # one): the place's row is locked so two posts at once cannot both pass the check.
+        Place.objects.select_for_update().filter(pk=place.pk).first()
+        own = Review.objects.filter(user_id=user.pk, place_id=place.pk).values_list("pk", flat=True).first()
+        if own is not None:
+            raise place_services.ReviewError(
+                f"you already reviewed this place; change that review instead (PATCH /api/v1/reviews/{own}/)"
+            )
         review = place_services.create_review(user=user, place=place, rating=rating, text=text)
         record_interaction(
             user, place, InteractionKind.VISIT, occurred_at=review.created_at, idempotency_key=f"review:{review.pk}",

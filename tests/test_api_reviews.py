@@ -82,6 +82,15 @@ def test_a_review_records_the_visit_it_implies_and_the_place_leaves_the_feed(as_
     assert Interaction.objects.filter(user=alice).count() == 1
 
 
+def test_a_second_review_of_the_same_place_is_a_400_pointing_at_the_first(as_alice: APIClient, alice: User) -> None:
+    place = PlaceFactory()
+    first = as_alice.post(f"/api/v1/places/{place.pk}/reviews/", {"rating": 1}).json()["id"]
+    body = assert_error(as_alice.post(f"/api/v1/places/{place.pk}/reviews/", {"rating": 5}), 400, "invalid")
+    assert f"/api/v1/reviews/{first}/" in body["error"]["message"]
+    assert Review.objects.filter(user=alice).count() == 1 and Interaction.objects.filter(user=alice).count() == 1
+    assert as_alice.post(f"/api/v1/places/{PlaceFactory().pk}/reviews/", {"rating": 5}).status_code == 201
+
+
 def test_a_refused_review_records_no_visit(as_alice: APIClient, alice: User) -> None:
     place = PlaceFactory()
     response = as_alice.post(f"/api/v1/places/{place.pk}/reviews/", {"rating": 9}, format="json")
