@@ -106,10 +106,12 @@ def record_interaction(
         if existing is None:
             raise
         if kind == InteractionKind.WATCH and existing.kind == kind and watched_fraction is not None:
-            # Progress reports of one viewing share a key: keep the furthest point reached.
-            Interaction.objects.filter(pk=existing.pk, watched_fraction__lt=watched_fraction).update(
+            # Progress reports of one viewing share a key: keep the furthest point reached, and
+            # let the next feed reflect it (the first report refreshed it at a smaller weight).
+            if Interaction.objects.filter(pk=existing.pk, watched_fraction__lt=watched_fraction).update(
                 watched_fraction=watched_fraction, weight=fields["weight"]
-            )
+            ):
+                feed_cache.touch_person(user.pk)
             existing.refresh_from_db()
         return existing, False
 

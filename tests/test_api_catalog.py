@@ -118,6 +118,7 @@ def test_near_keeps_places_within_the_radius_nearest_first(anon: APIClient) -> N
     assert names(response) == ["here", "near"]
     assert response.json()["results"][1]["distance_km"] == pytest.approx(0.111, abs=0.002)
     assert names(anon.get("/api/v1/places/", {"near": "37.55,126.92", "radius_km": 10})) == ["here", "near", "far"]
+    assert names(anon.get("/api/v1/places/", {"near": "37.55,126.92"})) == ["here", "near"]  # 5 km by default
 
 
 def test_clips_near_a_location_are_clips_about_places_there(anon: APIClient) -> None:
@@ -145,6 +146,7 @@ def test_open_now_hides_places_known_to_be_closed(anon: APIClient) -> None:
         ({"near": "37.5,126.9", "radius_km": "nan"}, "radius_km"),
         ({"near": "37.5,126.9", "radius_km": "0"}, "radius_km"),
         ({"near": "37.5,126.9", "radius_km": "1e9"}, "radius_km"),
+        ({"radius_km": "1"}, "radius_km"),  # a radius around nothing: it would be ignored
         ({"open_now": "maybe"}, "open_now"),
         ({"q": "x" * 201}, "q"),
         ({"page_size": "many"}, None),

@@ -26,7 +26,7 @@ from recommender.curation import save_rule
 from recommender.keywords import refresh_interest_vector
 from recommender.models import CuratorRule, ModelVersion
 from recommender.training import publish, train_model
-from tests.factories import InteractionFactory, PlaceFactory, UserFactory
+from tests.factories import ClipFactory, InteractionFactory, PlaceFactory, UserFactory
 from tests.test_api_support import client_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -104,6 +104,19 @@ def test_what_a_person_does_shows_in_their_next_feed_and_only_theirs(alice: User
     after = client.get(FEED)
     assert after["X-Feed-Cache"] == "miss" and "p0" not in names(after)  # liked: no longer recommended
     assert bob.get(FEED)["X-Feed-Cache"] == "hit"
+
+
+def test_a_viewing_watched_further_refreshes_the_clip_feed_again(alice: User) -> None:
+    clip = ClipFactory(title="tour")
+    client, feed = client_for(alice), "/api/v1/feed/clips/"
+    start = {"item_type": "clip", "item_id": clip.pk, "kind": "watch", "watched_fraction": 0.1, "event_id": "view-1"}
+    client.post("/api/v1/interactions/", {"events": [start]}, format="json")
+    assert client.get(feed)["X-Feed-Cache"] == "miss" and client.get(feed)["X-Feed-Cache"] == "hit"
+    # The same viewing reported further along: a heavier event, so the cached feed is stale.
+    client.post("/api/v1/interactions/", {"events": [{**start, "watched_fraction": 0.9}]}, format="json")
+    assert client.get(feed)["X-Feed-Cache"] == "miss"
+    client.post("/api/v1/interactions/", {"events": [{**start, "watched_fraction": 0.5}]}, format="json")
+    assert client.get(feed)["X-Feed-Cache"] == "hit"  # an earlier point changes nothing
 
 
 @pytest.mark.parametrize(

@@ -48,7 +48,7 @@ class CatalogueQuery(serializers.Serializer):
         help_text='"lat,lon", e.g. 37.55,126.92; results are ordered by distance',
         error_messages={"invalid": 'near must be "lat,lon" in decimal degrees'},
     )
-    radius_km = radius_field(required=False, default=5.0)
+    radius_km = radius_field(required=False, help_text="kilometres around near, 0.01..100 (default 5; needs near)")
     open_now = serializers.BooleanField(
         required=False, default=False, help_text="only what is open now (unknown hours count as open)"
     )
@@ -64,6 +64,11 @@ class CatalogueQuery(serializers.Serializer):
         if errors:
             raise serializers.ValidationError(" and ".join(errors.values()))
         return lat, lon
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "radius_km" in attrs and "near" not in attrs:  # it would be ignored: nothing to measure from
+            raise serializers.ValidationError({"radius_km": ["radius_km needs near"]})
+        return attrs
 
 
 class FeedQuery(serializers.Serializer):
