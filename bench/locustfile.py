@@ -36,6 +36,9 @@ class Person(HttpUser):
         self.client.headers["Authorization"] = f"Bearer {response.json()['access']}"
         places = self.client.get("/api/v1/places/?page_size=50", name="/api/v1/places/").json()["results"]
         self.place_ids = [p["id"] for p in places] or [1]
+        # One review per person and place (a second is a 400): review each place once, then edit.
+        self.unreviewed = random.sample(self.place_ids, len(self.place_ids))
+        self.reviews: list[int] = []
 
     @task(4)
     def feed(self) -> None:
@@ -52,13 +55,22 @@ class Person(HttpUser):
     @task(1)
     def review(self) -> None:
         text = f"조용하고 강이 보이는 카페. Quiet, river view. {uuid.uuid4().hex[:8]}"
-        place_id = random.choice(self.place_ids)
+        if not self.unreviewed:
+            if not self.reviews:
+                return
+            self.client.patch(
+                f"/api/v1/reviews/{random.choice(self.reviews)}/", json={"rating": 4, "text": text},
+                name="/api/v1/reviews/{id}/",
+            )  # fmt: skip
+            return
+        place_id = self.unreviewed.pop()
         with self.client.post(
             f"/api/v1/places/{place_id}/reviews/", json={"rating": 5, "text": text},
             name="/api/v1/places/{id}/reviews/", catch_response=True,
         ) as response:  # fmt: skip
             if response.status_code == 201:
                 acknowledge("review", response.json()["id"])
+                self.reviews.append(response.json()["id"])
                 response.success()
 
     @task(1)

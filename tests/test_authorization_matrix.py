@@ -270,7 +270,8 @@ def world(db: None) -> World:
         users=users,
         place=place,
         clip=ClipFactory(title="River walk", place=place),
-        review=ReviewFactory(user=users["alice"], place=place, text="Alice's own review"),
+        # of another place: one review per person and place, and the matrix has Alice review this one
+        review=ReviewFactory(user=users["alice"], place=PlaceFactory(name="Hillside Café"), text="Alice's own review"),
         keyword=keyword,
         search=SearchQueryFactory(user=users["alice"], text=SECRET, intent=QueryIntent.INTEREST),
     )

@@ -13,6 +13,7 @@ touches nothing else, migrated, served by gunicorn (2 workers, DEBUG off) as in 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -67,14 +68,26 @@ def call(port: int, method: str, path: str, body: dict[str, Any] | None = None, 
         return Answer(0, time.monotonic() - start, f"{type(exc).__name__}: {exc}", None)
 
 
+PLACES = 5_000  # one review per person and place: each review the writer posts is of a new place
+
+
 @dataclass
 class Site:
     port: int
     pgdata: Path
     database_url: str
     token: str = ""
-    place_id: int = 0
+    first_place_id: int = 0
     log: Path = field(default_factory=Path)
+    _reviewed: Iterator[int] = field(default_factory=itertools.count)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def unreviewed_place(self) -> int:
+        """A place the writer has not reviewed yet (the fixture made PLACES of them, ids in a row)."""
+        with self._lock:
+            n = next(self._reviewed)
+        assert n < PLACES, "the writer reviewed every place; raise PLACES"
+        return self.first_place_id + n
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         with psycopg.connect(self.database_url) as conn:
@@ -167,7 +180,11 @@ def site(tmp_path: Path) -> Iterator[Site]:
     }
     manage, manage_env = [sys.executable, "manage.py"], {**os.environ, "DATABASE_URL": url, **env}
     subprocess.run([*manage, "migrate", "-v", "0"], cwd=ROOT, env=manage_env, check=True, timeout=300)
-    script = "from places.models import Place; print(Place.objects.create(name='강변 카페', category='cafe').pk)"
+    script = (
+        "from places.models import Place; "
+        f"made = Place.objects.bulk_create(Place(name=f'강변 카페 {{i}}', category='cafe') for i in range({PLACES})); "
+        "assert [p.pk for p in made] == list(range(made[0].pk, made[0].pk + len(made))); print(made[0].pk)"
+    )
     out = subprocess.run(
         [*manage, "shell", "-c", script], cwd=ROOT, env=manage_env, check=True, capture_output=True, timeout=120
     )
@@ -198,7 +215,7 @@ class Load:
         while not self.stopping.is_set():
             if n % 2 == 0:
                 text = f"조용한 카페 {uuid.uuid4().hex}"
-                path = f"/api/v1/places/{self.site.place_id}/reviews/"
+                path = f"/api/v1/places/{self.site.unreviewed_place()}/reviews/"
                 answer = call(self.site.port, "POST", path, {"rating": 5, "text": text}, self.site.token)
                 if answer.status == 201:
                     with self.lock:
@@ -258,7 +275,8 @@ def test_kill_9_of_the_postmaster_loses_no_acknowledged_review(site: Site) -> No
     texts = []
     for n in range(KILL_REVIEWS):
         text = f"강이 보이는 자리 {n} {uuid.uuid4().hex[:8]}"
-        answer = call(site.port, "POST", f"/api/v1/places/{site.place_id}/reviews/", {"text": text}, site.token)
+        path = f"/api/v1/places/{site.unreviewed_place()}/reviews/"
+        answer = call(site.port, "POST", path, {"text": text}, site.token)
         assert answer.status == 201, answer.body
         texts.append(text)
 

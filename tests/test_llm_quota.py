@@ -51,7 +51,7 @@ def test_the_api_refuses_the_submission_past_the_cap_with_a_429_and_stores_nothi
     assert response.json()["error"]["code"] == "quota_exceeded"
     assert 0 < int(response["Retry-After"]) <= 86_400
     assert SearchQuery.objects.filter(user=alice).count() == CAP - 1
-    refused = api.post(f"/api/v1/places/{place.pk}/reviews/", {"text": "another"}, format="json")
+    refused = api.post(f"/api/v1/places/{PlaceFactory().pk}/reviews/", {"text": "another"}, format="json")
     assert refused.status_code == 429 and Review.objects.filter(user=alice).count() == 1
 
 
