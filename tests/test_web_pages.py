@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from recommender.models import PlaceKeyword
+from recommender.web.search import PER_PAGE
 from tests.factories import ClipFactory, KeywordFactory, PlaceFactory, ReviewFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -156,3 +157,22 @@ def test_language_switch_is_on_every_page_and_switches_to_korean(client: Client,
     response = client.post("/i18n/setlang/", {"language": "ko", "next": "/"})
     assert response.status_code == 302
     assert "장소와 클립 둘러보기" in client.get("/").content.decode()
+
+
+def test_places_and_clips_found_together_page_on_their_own(client: Client) -> None:
+    for i in range(PER_PAGE + 1):
+        PlaceFactory(name=f"Cafe {i}")
+    for i in range(2):
+        ClipFactory(title=f"Clip {i}")
+    first = client.get("/search/?kind=all")
+    assert 'href="?kind=all&amp;place_page=2"' in first.content.decode()
+    second = client.get("/search/?kind=all&place_page=2")
+    assert second.context["places"].number == 2 and len(second.context["places"]) == 1
+    assert second.context["clips"].number == 1 and len(second.context["clips"]) == 2
+    assert "does not exist" not in second.content.decode()  # the clips were not pushed past their last page
+    assert 'href="?kind=all&amp;place_page=1"' in second.content.decode()
+    one_kind = client.get("/search/?kind=place")
+    assert 'href="?kind=place&amp;page=2"' in one_kind.content.decode()
+    past_the_end = client.get("/search/?kind=all&place_page=9&clip_page=x")
+    assert past_the_end.context["places"].number == 2 and past_the_end.context["clips"].number == 1
+    assert "That page does not exist" in past_the_end.content.decode()

@@ -35,10 +35,10 @@ def location_from(request: HttpRequest) -> tuple[float, float] | None:
     return location
 
 
-def page_of(request: HttpRequest, items: QuerySet | list, per_page: int) -> Page:
-    """The requested page; a page that is not a number or is past the end shows the last one, with a note."""
+def page_of(request: HttpRequest, items: QuerySet | list, per_page: int, param: str = "page") -> Page:
+    """The page named by ``?<param>=``; one that is not a number or is past the end shows the last one, with a note."""
     paginator = Paginator(items, per_page)
-    raw = request.GET.get("page", "1")
+    raw = request.GET.get(param, "1")
     try:
         number = int(raw)
     except ValueError:

@@ -37,17 +37,20 @@ def search(request: HttpRequest) -> HttpResponse:
         kind = form.cleaned_data["kind"]
         context["searched"] = True
         context["kind"] = kind
+        # Places and clips shown together page on their own (?place_page=, ?clip_page=): the next
+        # page of places keeps the clips where they were.
+        place_param, clip_param = ("place_page", "clip_page") if kind == "all" else ("page", "page")
         if kind in ("all", "place"):
-            places = page_of(request, filter_catalogue(Place.objects.filter(is_active=True), "place", params), PER_PAGE)
+            found = filter_catalogue(Place.objects.filter(is_active=True), "place", params)
+            places = page_of(request, found, PER_PAGE, place_param)
             context["places"] = places
             context["place_keywords"] = keywords_for("place", [p.pk for p in places], LIST_KEYWORDS)
+            context["place_pager"] = {"param": place_param, "query_string": _query_without(request, place_param)}
         if kind in ("all", "clip"):
             queryset = Clip.objects.filter(is_active=True).select_related("place")
-            clips = page_of(request, filter_catalogue(queryset, "clip", params), PER_PAGE)
+            clips = page_of(request, filter_catalogue(queryset, "clip", params), PER_PAGE, clip_param)
             context["clips"] = clips
-        query = request.GET.copy()
-        query.pop("page", None)
-        context["query_string"] = query.urlencode()
+            context["clip_pager"] = {"param": clip_param, "query_string": _query_without(request, clip_param)}
     status = 400 if form.is_bound and not form.is_valid() else 200
     context["categories"] = _distinct("category")
     context["districts"] = _distinct("district")
@@ -70,6 +73,12 @@ def _record_and_redirect(request: HttpRequest) -> HttpResponse:
             enqueue_on_commit(EXTRACT_QUERY, query.pk)
     fields = {k: v for k, v in request.POST.items() if k in form.fields and v not in ("", None)}
     return HttpResponseRedirect(f"{reverse('search')}?{urlencode(fields)}")
+
+
+def _query_without(request: HttpRequest, param: str) -> str:
+    query = request.GET.copy()
+    query.pop(param, None)
+    return query.urlencode()
 
 
 def _distinct(field: str) -> list[str]:
