@@ -180,7 +180,11 @@ class CuratorRuleAdmin(admin.ModelAdmin[CuratorRule]):
         (None, {"fields": ("action", "scope", "is_active", "note")}),
         (
             "Target: one item, a category, or an area",
-            {"fields": ("place", "clip", "category", ("latitude", "longitude", "radius_km"))},
+            {
+                "fields": ("place", "clip", "category", ("latitude", "longitude", "radius_km")),
+                "description": "A place's block, boost or bury also reaches the clips about it in the clips feed "
+                "(scope: all feeds or clips feed); a place's pin holds its position in the places feed only.",
+            },
         ),
         ("Strength", {"fields": ("factor", "position")}),
         ("When", {"fields": ("starts_at", "ends_at")}),

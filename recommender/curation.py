@@ -63,13 +63,17 @@ def rules_in_force(kind: str, at: datetime) -> list[Rule]:
     rules = []
     rows = cast(list[dict[str, Any]], list(CuratorRule.objects.in_force(kind, at).order_by("pk").values()))
     for row in rows:
-        if row[other_field] is not None:
-            continue  # a rule about a clip says nothing about the places feed, and vice versa
+        about_place = kind == ItemKind.CLIP and row["place_id"] is not None
+        if about_place and row["action"] == RuleAction.PIN:
+            continue  # a place's pin holds a position in the places feed; it has no one clip to pin
+        if row[other_field] is not None and not about_place:
+            continue  # a rule about a clip says nothing about the places feed
         rules.append(
             Rule(
                 rule_id=row["id"],
                 action=row["action"],
                 item_id=row[item_field],
+                place_id=row["place_id"] if about_place else None,
                 category=row["category"],
                 latitude=row["latitude"],
                 longitude=row["longitude"],

@@ -261,7 +261,10 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
     area_share = area_affinity(areas.names, areas.weights, item_areas) if areas is not None else None
     model_support = _model_support(model, item_ids)
     categories = np.asarray([row.category for row in rows], dtype=object)
-    blocked, multiplier = apply_rules(rules, item_ids, categories, lats, lons)
+    place_ids = None
+    if kind == ItemKind.CLIP:  # a place's block, boost or bury reaches the clips about it
+        place_ids = np.asarray([r.place_id if r.place_id is not None else -1 for r in rows], dtype=np.int64)
+    blocked, multiplier = apply_rules(rules, item_ids, categories, lats, lons, place_ids)
     blended = blend(
         Candidates(
             item_ids,

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from places.models import Place
-from recommender.curation import delete_rule, save_rule
+from recommender.curation import delete_rule, rules_in_force, save_rule
 from recommender.feeds import FeedRequest, recommend
 from recommender.models import CuratorRule, CuratorRuleChange, InteractionKind
 from recommender.ranking.rules import Rule, apply_rules, place_pins
@@ -98,6 +98,33 @@ def test_rules_only_apply_between_their_start_and_end_and_to_their_scope(curator
     assert [str(e.item) for e in recommend(None, FeedRequest(kind="clip")).items] == ["a cafe clip"]
 
 
+def test_a_places_rule_reaches_the_clips_about_it_unless_scoped_to_places(curator: User, places: list[Place]) -> None:
+    for i, place in enumerate(places[:3]):
+        clip = ClipFactory(title=f"clip of p{i}", place=place)
+        for _ in range(3 - i):  # clip of p0 most watched, clip of p2 least
+            InteractionFactory(clip=clip, place=None, user=UserFactory(), kind=InteractionKind.LIKE)
+    ClipFactory(title="clip of nowhere")
+
+    def clip_names() -> list[str]:
+        return [str(e.item) for e in recommend(None, FeedRequest(kind="clip", limit=10)).items]
+
+    assert clip_names()[:3] == ["clip of p0", "clip of p1", "clip of p2"]
+    rule(curator, action="block", place=places[0], scope="places")
+    assert "clip of p0" in clip_names()
+    rule(curator, action="block", place=places[0])  # scope: all feeds
+    rule(curator, action="boost", place=places[2], scope="clips", factor=10)
+    rule(curator, action="pin", place=places[1], position=1)  # a place's pin has no clip to pin
+    names = clip_names()
+    assert "clip of p0" not in names
+    assert names[:2] == ["clip of p2", "clip of p1"]
+    assert "clip of nowhere" in names
+    in_force = rules_in_force("clip", timezone.now())
+    assert sorted((r.action, r.place_id, r.item_id) for r in in_force) == [
+        ("block", places[0].pk, None),
+        ("boost", places[2].pk, None),
+    ]
+
+
 def test_invalid_rules_are_refused_before_saving(curator: User, places: list[Place]) -> None:
     with pytest.raises(ValidationError):
         rule(curator, action="boost", place=places[0], factor=0.5)
@@ -134,4 +161,9 @@ def test_rule_maths_on_plain_arrays() -> None:
     blocked, multiplier = apply_rules(rules, ids, categories, lats, lons)
     assert blocked.tolist() == [False, True, False]
     assert multiplier.tolist() == [2.0, 1.0, 1.0]
+    about_place = [Rule(4, "block", place_id=7), Rule(5, "bury", place_id=8, factor=0.5)]
+    blocked, multiplier = apply_rules(about_place, ids, categories, lats, lons, np.array([7, 8, -1]))
+    assert blocked.tolist() == [True, False, False]
+    assert multiplier.tolist() == [1.0, 0.5, 1.0]
+    assert not apply_rules(about_place, ids, categories, lats, lons)[0].any()  # a places feed has no place ids
     assert place_pins([10, 11, 12, 13], [(1, 13), (3, 99)], limit=4) == [13, 10, 99, 11]

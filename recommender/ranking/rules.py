@@ -20,12 +20,24 @@ class Rule:
     radius_km: float | None = None
     factor: float | None = None
     position: int | None = None
+    place_id: int | None = None  # a place's rule in a clip feed: the clips about that place
 
 
-def matches(rule: Rule, item_ids: np.ndarray, categories: np.ndarray, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
-    """Which candidates a rule targets (an item, a category, or an area around a point)."""
+def matches(
+    rule: Rule,
+    item_ids: np.ndarray,
+    categories: np.ndarray,
+    lats: np.ndarray,
+    lons: np.ndarray,
+    place_ids: np.ndarray | None = None,
+) -> np.ndarray:
+    """Which candidates a rule targets (an item, the clips about a place, a category, or an area around a point)."""
     if rule.item_id is not None:
         return np.asarray(item_ids == rule.item_id)
+    if rule.place_id is not None:
+        if place_ids is None:
+            return np.zeros(len(item_ids), dtype=bool)
+        return np.asarray(place_ids == rule.place_id)
     if rule.category:
         return np.asarray(np.char.lower(categories.astype(str)) == rule.category.lower())
     if rule.latitude is not None and rule.longitude is not None and rule.radius_km:
@@ -35,13 +47,22 @@ def matches(rule: Rule, item_ids: np.ndarray, categories: np.ndarray, lats: np.n
 
 
 def apply_rules(
-    rules: list[Rule], item_ids: np.ndarray, categories: np.ndarray, lats: np.ndarray, lons: np.ndarray
+    rules: list[Rule],
+    item_ids: np.ndarray,
+    categories: np.ndarray,
+    lats: np.ndarray,
+    lons: np.ndarray,
+    place_ids: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(blocked mask, score multiplier) over the candidates; several boosts/buries multiply."""
+    """(blocked mask, score multiplier) over the candidates; several boosts/buries multiply.
+
+    ``place_ids`` (clip feeds: each clip's place, -1 for none) lets a place's rule reach the
+    clips about it.
+    """
     blocked = np.zeros(len(item_ids), dtype=bool)
     multiplier = np.ones(len(item_ids), dtype=np.float64)
     for rule in rules:
-        hit = matches(rule, item_ids, categories, lats, lons)
+        hit = matches(rule, item_ids, categories, lats, lons, place_ids)
         if rule.action == "block":
             blocked |= hit
         elif rule.action in ("boost", "bury") and rule.factor is not None:
