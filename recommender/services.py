@@ -53,6 +53,20 @@ __all__ = [
 MAX_SEARCH_LENGTH = 500
 
 
+# Idempotency keys the app writes itself (a review's visit, a web page's viewing, the demo data
+# that load_demo keeps in step); a client's event id may not start with one, or it could stand in
+# for (and so suppress) the app's own event, or be rewritten by the next load_demo.
+RESERVED_KEY_PREFIXES = ("review:", "web-watch:", "demo:")
+
+
+def review_visit_key(review_pk: int) -> str:
+    return f"review:{review_pk}"
+
+
+def web_watch_key(clip_pk: int, view_id: str) -> str:
+    return f"web-watch:{clip_pk}:{view_id}"
+
+
 class InvalidAction(ValueError):
     """The action cannot be recorded as asked; the message says why, for a 400 response."""
 

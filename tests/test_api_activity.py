@@ -89,6 +89,20 @@ def test_bad_events_fail_alone_with_a_reason_and_the_rest_are_recorded(as_alice:
     assert Interaction.objects.count() == 1
 
 
+def test_an_event_id_cannot_take_the_apps_own_keys(as_alice: APIClient, alice: User) -> None:
+    """Else a client's event 'review:7' would stand in for the visit the app records with review 7."""
+    place = PlaceFactory()
+    response = post(as_alice, [
+        {"item_type": "place", "item_id": place.pk, "kind": "view", "event_id": "review:7"},
+        {"item_type": "place", "item_id": place.pk, "kind": "view", "event_id": "web-watch:1:abc"},
+        {"item_type": "place", "item_id": place.pk, "kind": "view", "event_id": "my-review:7"},
+    ])  # fmt: skip
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["error", "error", "created"]
+    assert "event_id" in results[0]["error"]["fields"] and "review:" in results[0]["error"]["message"]
+    assert list(Interaction.objects.filter(user=alice).values_list("idempotency_key", flat=True)) == ["my-review:7"]
+
+
 def test_a_recent_client_timestamp_is_kept(as_alice: APIClient) -> None:
     place = PlaceFactory()
     when = timezone.now() - dt.timedelta(days=2)

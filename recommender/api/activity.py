@@ -43,8 +43,15 @@ class EventInput(serializers.Serializer):
         required=False,
         allow_null=True,
         max_length=200,
-        help_text="idempotency key: a resent event is not counted twice",
+        help_text="idempotency key: a resent event is not counted twice; may not start with "
+        + " or ".join(f"'{prefix}'" for prefix in services.RESERVED_KEY_PREFIXES)
+        + " (the app's own keys)",
     )
+
+    def validate_event_id(self, value: str | None) -> str | None:
+        if value is not None and value.startswith(services.RESERVED_KEY_PREFIXES):
+            raise serializers.ValidationError(f"may not start with {value.split(':', 1)[0]}: (the app's own keys)")
+        return value
 
 
 class EventBatchInput(serializers.Serializer):

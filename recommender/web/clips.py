@@ -50,7 +50,7 @@ def clip_watch(request: HttpRequest, clip_id: int) -> JsonResponse:
             clip,
             InteractionKind.WATCH,
             watched_fraction=form.cleaned_data["fraction"],
-            idempotency_key=f"web-watch:{clip.pk}:{form.cleaned_data['view_id']}",
+            idempotency_key=services.web_watch_key(clip.pk, form.cleaned_data["view_id"]),
             source="web",
         )
     except services.InvalidAction as exc:
