@@ -26,7 +26,7 @@ from pgvector.django import CosineDistance
 
 from clips.models import Clip
 from places.hours import is_open_at
-from places.models import Place
+from places.models import Place, Review
 from recommender.curation import rules_in_force
 from recommender.db import VectorBytes, unpack_vector
 from recommender.models import (
@@ -116,6 +116,18 @@ def _history(user: AbstractBaseUser | AnonymousUser | None, kind: str) -> _Histo
         if row["engaged"] or row["net"] <= 0:
             excluded.add(row[column])
     return _History(np.asarray(ids, np.int64), np.asarray(weights, np.float32), excluded)
+
+
+def low_rated_places(user: AbstractBaseUser | AnonymousUser | None, kind: str = ItemKind.PLACE) -> set[int]:
+    """Places the person's own review rates at most ``REVIEW_LOW_RATING`` (1-5): a visit, but
+    nothing to call liked in a reason or the interest profile. Empty for clips and anonymous people."""
+    if kind != ItemKind.PLACE or user is None or not user.is_authenticated:
+        return set()
+    return set(_low_rated(user.pk).values_list("place_id", flat=True))
+
+
+def _low_rated(user_id: int) -> Any:
+    return Review.objects.filter(user_id=user_id, rating__lte=settings.REVIEW_LOW_RATING).values("place_id")
 
 
 def _unit(vector: np.ndarray | None) -> np.ndarray | None:
@@ -297,7 +309,10 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
 
     # A reason may call "liked" only what the person acted on (not what they were merely shown or
     # clicked, which counts towards their taste but is no "you liked"): such items are never
-    # candidates themselves, so an item is never explained as similar to itself.
+    # candidates themselves, so an item is never explained as similar to itself. Nor a place
+    # the person's own review rates low (they went, and did not like it): it still counts in the
+    # scores, so an item closest to it is explained as similar to nothing rather than to another.
+    low_rated = low_rated_places(user, kind)
     acted = [i for i, pk in enumerate(liked_ids) if pk in history.excluded]
     evidence = _Evidence(
         user,
@@ -306,7 +321,9 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
         liked_vectors[acted],
         vectors[picked],
         item_ids[picked],
-        acted_ids=[pk for pk in history.positive_ids.tolist() if pk in history.excluded],
+        acted_ids=[pk for pk in history.positive_ids.tolist() if pk in history.excluded and pk not in low_rated],
+        chosen_keywords=request.interest_keywords,
+        not_liked=low_rated,
     )
     # Reasons name what lifts an item above the ordinary candidate among those the filters kept.
     typical = typical_parts({name: values[kept] for name, values in blended.parts.items()})
@@ -465,8 +482,8 @@ def _nearby(kind: str, pool: Any, origin: _Origin, radius_km: float) -> Any:
 
 def _linked(kind: str, user: AbstractBaseUser | AnonymousUser | None, pool: Any) -> list[int]:
     """Places seen in clips the person liked; clips about places the person liked. "Liked" is
-    the other kind's history (a positive net weight, as in ``_history``), read in a subquery of
-    the one query this costs; none for anonymous visitors."""
+    the other kind's history (a positive net weight, as in ``_history``; not a place their own
+    review rates low), read in subqueries of the one query this costs; none for anonymous visitors."""
     if user is None or not user.is_authenticated:
         return []
     column = "clip_id" if kind == ItemKind.PLACE else "place_id"
@@ -480,7 +497,7 @@ def _linked(kind: str, user: AbstractBaseUser | AnonymousUser | None, pool: Any)
     if kind == ItemKind.PLACE:
         seen_in = Clip.objects.filter(pk__in=liked, place__isnull=False).values("place_id")
         return list(pool.filter(pk__in=seen_in).values_list("pk", flat=True))
-    return list(pool.filter(place_id__in=liked).values_list("pk", flat=True))
+    return list(pool.filter(place_id__in=liked).exclude(place_id__in=_low_rated(user.pk)).values_list("pk", flat=True))
 
 
 def _with_coordinates(kind: str, queryset: Any) -> list[Any]:
@@ -516,10 +533,14 @@ class _Evidence:
         vectors: np.ndarray,
         item_ids: np.ndarray,
         acted_ids: list[int],
+        chosen_keywords: tuple[int, ...] = (),
+        not_liked: set[int] | frozenset[int] = frozenset(),
     ) -> None:
         """``liked_ids`` / ``liked_vectors``: the items the person acted on that have an embedding
         (what "similar to" may name); ``acted_ids``: all of them, embedded or not (whose
-        keywords count as the person's)."""
+        keywords count as the person's); ``chosen_keywords``: interests given with the request (a
+        curator's preview), which then stand in for the person's searches, as in the interest vector;
+        ``not_liked``: acted-on items never to be named as liked (when one is the closest, no item is)."""
         self.kind = kind
         self.item_ids = item_ids
         self.similar_index, self.similar_sim = closest(vectors, liked_vectors)
@@ -527,10 +548,11 @@ class _Evidence:
         name_field = "name" if kind == ItemKind.PLACE else "title"
         self.liked_names = dict(model_cls.objects.filter(pk__in=liked_ids).values_list("pk", name_field))
         self.liked_ids = liked_ids
+        self.not_liked = not_liked
         self.queries: list[tuple[int, str]] = []
         query_vectors: list[np.ndarray] = []
-        user_keywords: set[int] = set()
-        if user is not None and user.is_authenticated:
+        user_keywords: set[int] = set(chosen_keywords)
+        if user is not None and user.is_authenticated and not chosen_keywords:
             links = (
                 SearchQueryKeyword.objects.filter(
                     query__user_id=user.pk,
@@ -575,8 +597,8 @@ class _Evidence:
     def for_item(self, rank: int) -> dict[str, Any]:
         proof: dict[str, Any] = {}
         # An item without an embedding is a zero row: similarity 0 to everything, which is no evidence.
-        if self.similar_index[rank] >= 0 and self.similar_sim[rank] > 0:
-            liked_id = self.liked_ids[self.similar_index[rank]]
+        liked_id = self.liked_ids[self.similar_index[rank]] if self.similar_index[rank] >= 0 else None
+        if liked_id is not None and liked_id not in self.not_liked and self.similar_sim[rank] > 0:
             proof["similar_to"] = {
                 "id": liked_id,
                 "name": self.liked_names.get(liked_id, ""),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -22,7 +23,7 @@ from places import services as place_services
 from places.models import Place, Review
 from recommender import feed_cache
 from recommender.enqueue import EXTRACT_QUERY, TRAIN_MODELS, enqueue_on_commit
-from recommender.feeds import Feed, FeedRequest, recommend
+from recommender.feeds import Feed, FeedRequest, low_rated_places, recommend
 from recommender.keywords import recency_weight, refresh_interest_vector, refresh_place_keywords
 from recommender.models import (
     Interaction,
@@ -148,11 +149,33 @@ def write_review(user: User, place: Place, *, rating: int | None = None, text: s
                 f"you already reviewed this place; change that review instead (PATCH /api/v1/reviews/{own}/)"
             )
         review = place_services.create_review(user=user, place=place, rating=rating, text=text)
+        key = review_visit_key(review.pk)
         record_interaction(
-            user, place, InteractionKind.VISIT, occurred_at=review.created_at, idempotency_key=f"review:{review.pk}",
-            source="review",
-        )  # fmt: skip
+            user, place, InteractionKind.VISIT, occurred_at=review.created_at, idempotency_key=key, source="review"
+        )
     return review
+
+
+def edit_review(user: User, review_id: int, **changes: Any) -> Review:
+    """Change the rating and/or text of the person's own review (places.services.update_review).
+
+    Their feeds are refreshed: the rating decides whether reasons may call the place liked
+    (``REVIEW_LOW_RATING``). Someone else's review raises ``Review.DoesNotExist``.
+    """
+    review = place_services.update_review(user=user, review_id=review_id, **changes)
+    feed_cache.touch_person(user.pk)
+    return review
+
+
+def delete_review(user: User, review_id: int) -> int:
+    """Delete the person's own review; returns its place's id. The place's keywords are recomputed
+    without it and the person's feeds refreshed; the visit it recorded stays (they did go).
+    Someone else's review raises ``Review.DoesNotExist``."""
+    with transaction.atomic():
+        place_id = place_services.delete_review(user=user, review_id=review_id)
+        refresh_place_keywords(place_id)  # its keywords no longer count for the place
+        feed_cache.touch_person(user.pk)
+    return place_id
 
 
 def record_search(user: User, text: str) -> SearchQuery:
@@ -200,7 +223,8 @@ def interest_profile(user: User, *, limit: int = 20) -> list[ProfileKeyword]:
     ).values_list("keyword_id", "keyword__text", "keyword__tag_en", "weight", "polarity")[:500]:
         add(keyword_id, text, tag, weight * polarity, "review")
     # Places the person acted on (not merely saw or clicked) and whose events add up to a positive
-    # net weight, as the feeds read "liked": a place clicked and then disliked is not liked.
+    # net weight, as the feeds read "liked": a place clicked and then disliked is not liked, nor
+    # one their own review rates low.
     liked_places = (
         Interaction.objects.filter(user=user, place__isnull=False)
         .values("place_id")
@@ -210,6 +234,7 @@ def interest_profile(user: User, *, limit: int = 20) -> list[ProfileKeyword]:
             acted=Count("pk", filter=~Q(kind__in=[InteractionKind.VIEW, InteractionKind.CLICK])),
         )
         .filter(net__gt=0, acted__gt=0)
+        .exclude(place_id__in=low_rated_places(user))  # been there, rated it low: not liked
         .order_by("-last")
         .values_list("place_id", flat=True)[:50]
     )

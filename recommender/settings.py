@@ -333,6 +333,9 @@ PIPELINE_SWEEP_SECONDS = env_int("PIPELINE_SWEEP_SECONDS", 30, minimum=1)
 # A swept row is not enqueued again for this long (covers a lost message: Redis restarted).
 PIPELINE_CLAIM_SECONDS = env_int("PIPELINE_CLAIM_SECONDS", 600, minimum=10)
 PIPELINE_SWEEP_LIMIT = env_int("PIPELINE_SWEEP_LIMIT", 2000, minimum=1)
+# A review rated at most this (1-5) records its visit, but the place is not called "liked" in
+# reasons or the interest profile.
+REVIEW_LOW_RATING = env_int("REVIEW_LOW_RATING", 2, minimum=0, maximum=5)
 INTEREST_HALF_LIFE_DAYS = env_float("INTEREST_HALF_LIFE_DAYS", 30.0, minimum=0.01)
 INTEREST_MAX_KEYWORDS = env_int("INTEREST_MAX_KEYWORDS", 200, minimum=1)
 LLM_MAX_RETRIES = env_int("LLM_MAX_RETRIES", 2, minimum=0, maximum=10)

@@ -195,6 +195,31 @@ def test_preview_for_a_new_visitor_uses_chosen_interests_and_location(staff_clie
     assert "unknownword" in page and "distances from request" in page
 
 
+def test_preview_with_chosen_interests_does_not_credit_the_persons_own_searches(staff_client: Client) -> None:
+    """The chosen keywords replace the person's interest vector, so a reason may not name their searches."""
+    import numpy as np
+
+    from recommender.models import QueryIntent, SearchQueryKeyword
+    from tests.factories import SearchQueryFactory
+
+    quiet, loud = np.zeros(384, dtype=np.float32), np.zeros(384, dtype=np.float32)
+    quiet[0], loud[0], loud[1] = 1.0, 0.6, 0.8  # the search still resembles the quiet place a little
+    quiet_keyword = Keyword.objects.create(text="quiet", language="en", embedding=quiet)
+    loud_keyword = Keyword.objects.create(text="loud", language="en", embedding=loud)
+    place = PlaceFactory(name="Quiet Place", embedding=quiet)
+    PlaceKeyword.objects.create(place=place, keyword=quiet_keyword, weight=1.0)
+    alice = UserFactory(username="alice")
+    search = SearchQueryFactory(user=alice, text="loud nights", language="en", intent=QueryIntent.INTEREST)
+    SearchQueryKeyword.objects.create(query=search, keyword=loud_keyword)
+
+    own = staff_client.get(reverse("admin:recommender_preview_feed"), {"user": "alice"}).content.decode()
+    assert "search “loud nights”" in own  # her own interests: her search is the evidence
+    chosen = staff_client.get(
+        reverse("admin:recommender_preview_feed"), {"user": "alice", "keywords": "quiet"}
+    ).content.decode()
+    assert "Quiet Place" in chosen and "loud nights" not in chosen
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [({"user": "nobody"}, "No person with username"), ({"lat": "abc", "lon": "1"}, "must be numbers"),

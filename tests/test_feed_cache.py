@@ -125,13 +125,23 @@ def test_a_viewing_watched_further_refreshes_the_clip_feed_again(alice: User) ->
         pytest.param(lambda user: services.record_search(user, "한강 뷰 카페"), id="search"),
         pytest.param(lambda user: refresh_interest_vector(user.pk), id="worker-refreshed-interests"),
         pytest.param(lambda user: services.start_with_interests(user, [], "quiet"), id="onboarding"),
+        pytest.param(lambda user: services.edit_review(user, _review(user).pk, rating=1), id="review-rated-again"),
+        pytest.param(lambda user: services.delete_review(user, _review(user).pk), id="review-deleted"),
     ],
 )
-def test_a_persons_searches_and_interests_refresh_their_feed(alice: User, catalogue: list[Any], write: Any) -> None:
+def test_a_persons_searches_interests_and_review_changes_refresh_their_feed(
+    alice: User, catalogue: list[Any], write: Any
+) -> None:
+    services.write_review(alice, catalogue[-1], rating=5)
     client = client_for(alice)
     client.get(FEED)
     write(alice)
     assert client.get(FEED)["X-Feed-Cache"] == "miss"
+
+
+def _review(user: User) -> Any:
+    """The person's review, written before their feed is cached (the tests below change it after)."""
+    return user.reviews.get()
 
 
 def test_a_write_that_rolls_back_keeps_the_cached_feed(alice: User, catalogue: list[Any]) -> None:

@@ -371,6 +371,27 @@ def test_reasons_name_as_liked_only_what_the_person_acted_on_never_an_item_itsel
     assert named["no text yet"] is None  # similarity 0 to everything is no evidence
 
 
+def test_a_place_the_persons_review_rates_low_is_never_called_liked() -> None:
+    from recommender.services import edit_review, write_review
+
+    erin = UserFactory()
+    disliked = cafe("disliked café", 0)
+    like(erin, museum("liked museum", 1))
+    for i in range(3):
+        cafe(f"other café {i}", 10 + i)
+    review = write_review(erin, disliked, rating=1, text="cold coffee, rude staff")
+
+    def similar_to() -> set[str | None]:
+        feed = recommend(erin, FeedRequest())
+        assert "disliked café" not in names(feed)  # the review's visit: seen
+        return {entry.evidence.get("similar_to", {}).get("name") for entry in feed.items if "café" in str(entry.item)}
+
+    # The cafés resemble the disliked one most: named as similar to nothing, not to the museum.
+    assert similar_to() == {None}
+    edit_review(erin, review.pk, rating=4)  # on second thought
+    assert similar_to() == {"disliked café"}
+
+
 def test_diversity_brings_a_different_item_into_the_top_of_the_feed(settings: Settings) -> None:
     ivan = UserFactory()
     like(ivan, cafe("liked café", 0))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.utils import timezone
 
 from recommender.models import Interaction, Keyword, Polarity, QueryIntent, SearchQuery
-from recommender.services import InvalidAction, interest_profile, record_interaction, record_search
+from recommender.services import InvalidAction, interest_profile, record_interaction, record_search, write_review
 from tests.factories import ClipFactory, PlaceFactory, ReviewFactory, SearchQueryFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -97,6 +98,19 @@ def test_places_only_seen_or_clicked_then_disliked_lend_the_profile_no_keywords(
     record_interaction(alice, regretted, "dislike")  # net -3: not liked
 
     assert [k.tag_en for k in interest_profile(alice)] == ["rooftop"]
+
+
+def test_a_place_reviewed_with_a_low_rating_lends_the_profile_no_keywords(settings: Any) -> None:
+    alice = UserFactory()
+    fine, poor = PlaceFactory(), PlaceFactory()
+    for place, tag in ((fine, "rooftop"), (poor, "loud")):
+        place.keyword_links.create(keyword=Keyword.objects.create(text=tag, language="en", tag_en=tag), weight=1.0)
+    write_review(alice, fine, rating=3)
+    write_review(alice, poor, rating=2)  # both reviews record their visits
+
+    assert [k.tag_en for k in interest_profile(alice)] == ["rooftop"]
+    settings.REVIEW_LOW_RATING = 0
+    assert {k.tag_en for k in interest_profile(alice)} == {"rooftop", "loud"}
 
 
 def test_a_muted_interest_leaves_the_profile_and_the_interest_vector_until_unmuted() -> None:

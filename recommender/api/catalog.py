@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from django.db import transaction
+from django.contrib.auth.models import User
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -32,7 +32,6 @@ from recommender.api.serializers import (
     SimilarPlaceSerializer,
 )
 from recommender.enqueue import EXTRACT_REVIEW, enqueue_on_commit
-from recommender.keywords import refresh_place_keywords
 
 LIST_KEYWORDS = 5  # per item in lists
 DETAIL_KEYWORDS = 15
@@ -167,7 +166,7 @@ class ReviewDetailApi(APIView):
         """Change the rating and/or text of your own review (someone else's is a 404)."""
         data = parse_body(ReviewInput, request, partial=True)
         try:
-            review = place_services.update_review(user=request.user, review_id=review_id, **data)
+            review = services.edit_review(cast(User, request.user), review_id, **data)
         except Review.DoesNotExist:
             raise NotFound("No such review.") from None
         enqueue_on_commit(EXTRACT_REVIEW, review.pk)
@@ -176,10 +175,8 @@ class ReviewDetailApi(APIView):
     @extend_schema(request=None, responses={204: None, **errors(401, 404)})
     def delete(self, request: Request, review_id: int) -> Response:
         """Delete your own review (someone else's is a 404)."""
-        with transaction.atomic():
-            try:
-                place_id = place_services.delete_review(user=request.user, review_id=review_id)
-            except Review.DoesNotExist:
-                raise NotFound("No such review.") from None
-            refresh_place_keywords(place_id)  # its keywords no longer count for the place
+        try:
+            services.delete_review(cast(User, request.user), review_id)
+        except Review.DoesNotExist:
+            raise NotFound("No such review.") from None
         return Response(status=status.HTTP_204_NO_CONTENT)

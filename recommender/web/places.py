@@ -10,7 +10,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,7 +24,6 @@ from places.models import Place, Review
 from recommender import services
 from recommender.api.queries import keywords_for, review_stats, similar_items
 from recommender.enqueue import EXTRACT_REVIEW, enqueue_on_commit
-from recommender.keywords import refresh_place_keywords
 from recommender.quota import QuotaExceeded
 from recommender.web.common import page_of
 from recommender.web.forms import ReviewForm
@@ -96,7 +94,7 @@ def review_save(request: HttpRequest, place_id: int) -> HttpResponse:
             review = services.write_review(cast(User, request.user), place, rating=rating, text=text)
             messages.success(request, _("Thanks for your review! Its keywords appear here shortly."))
         else:
-            review = place_services.update_review(user=request.user, review_id=own.pk, rating=rating, text=text)
+            review = services.edit_review(cast(User, request.user), own.pk, rating=rating, text=text)
             messages.success(request, _("Your review was updated."))
     except (place_services.ReviewError, QuotaExceeded) as exc:
         form.add_error(None, str(exc))
@@ -114,9 +112,9 @@ def review_edit(request: HttpRequest, review_id: int) -> HttpResponse:
         form = ReviewForm(request.POST)
         if form.is_valid():
             try:
-                place_services.update_review(
-                    user=request.user,
-                    review_id=review.pk,
+                services.edit_review(
+                    cast(User, request.user),
+                    review.pk,
                     rating=form.cleaned_data["rating"],
                     text=form.cleaned_data["text"],
                 )
@@ -137,11 +135,9 @@ def review_edit(request: HttpRequest, review_id: int) -> HttpResponse:
 @login_required
 def review_delete(request: HttpRequest, review_id: int) -> HttpResponse:
     """Delete one of your reviews; the place's keywords are recomputed without it."""
-    with transaction.atomic():
-        try:
-            place_id = place_services.delete_review(user=cast(User, request.user), review_id=review_id)
-        except Review.DoesNotExist:
-            raise Http404 from None
-        refresh_place_keywords(place_id)  # as the API does: its keywords no longer count for the place
+    try:
+        place_id = services.delete_review(cast(User, request.user), review_id)
+    except Review.DoesNotExist:
+        raise Http404 from None
     messages.success(request, _("Your review was deleted."))
     return redirect("place", place_id=place_id)
