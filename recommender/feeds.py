@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils import timezone
 from pgvector.django import CosineDistance
 
@@ -92,6 +92,7 @@ class _History:
     positive_ids: np.ndarray
     positive_weights: np.ndarray
     excluded: set[int]
+    low_rated: set[int] = field(default_factory=set)  # places of it the person's review rates low
 
 
 def _item_model(kind: str) -> type[Place] | type[Clip]:
@@ -108,14 +109,18 @@ def _history(user: AbstractBaseUser | AnonymousUser | None, kind: str) -> _Histo
         .values(column)
         .annotate(net=Sum("weight"), engaged=Count("pk", filter=~Q(kind__in=IMPRESSION_KINDS)))
     )
-    ids, weights, excluded = [], [], set()
+    if kind == ItemKind.PLACE:  # in the same query: a review records its visit, so it is in here
+        rows = rows.annotate(low_rated=Exists(_low_rated(user.pk).filter(place_id=OuterRef("place_id"))))
+    ids, weights, excluded, low_rated = [], [], set(), set()
     for row in rows:
         if row["net"] > 0:
             ids.append(row[column])
             weights.append(row["net"])
         if row["engaged"] or row["net"] <= 0:
             excluded.add(row[column])
-    return _History(np.asarray(ids, np.int64), np.asarray(weights, np.float32), excluded)
+        if row.get("low_rated"):
+            low_rated.add(row[column])
+    return _History(np.asarray(ids, np.int64), np.asarray(weights, np.float32), excluded, low_rated)
 
 
 def low_rated_places(user: AbstractBaseUser | AnonymousUser | None, kind: str = ItemKind.PLACE) -> set[int]:
@@ -312,7 +317,7 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
     # candidates themselves, so an item is never explained as similar to itself. Nor a place
     # the person's own review rates low (they went, and did not like it): it still counts in the
     # scores, so an item closest to it is explained as similar to nothing rather than to another.
-    low_rated = low_rated_places(user, kind)
+    low_rated = history.low_rated
     acted = [i for i, pk in enumerate(liked_ids) if pk in history.excluded]
     evidence = _Evidence(
         user,
