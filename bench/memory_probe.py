@@ -57,7 +57,9 @@ def probe() -> dict[str, Any]:
     if model is None:
         raise SystemExit("no live place model")
     model.fold_in_user(model.items.ids[:5], np.ones(min(5, len(model.items))))  # the Gram cache, as served
-    arrays = (model.user_factors, model.item_factors, model.item_support, model.users.ids, model.items.ids)
+    arrays = [model.user_factors, model.item_factors, model.item_support, model.users.ids, model.items.ids]
+    if model.neighbours is not None:
+        arrays += [model.neighbours.data, model.neighbours.indices, model.neighbours.indptr]
     serve_growth = _current_rss() - before
     before_train = _maxrss()
     row = train_model(ItemKind.PLACE, publish_it=False)

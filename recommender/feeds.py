@@ -149,6 +149,7 @@ BLEND_SETTINGS = {
     "interest": "BLEND_INTEREST",
     "popularity": "BLEND_POPULARITY",
     "predicted": "BLEND_PREDICTED",
+    "neighbours": "BLEND_NEIGHBOURS",
     "user_history_half": "BLEND_USER_HISTORY_HALF",
     "item_support_half": "BLEND_ITEM_SUPPORT_HALF",
     "geo_strength": "GEO_STRENGTH",
@@ -159,7 +160,14 @@ BLEND_SETTINGS = {
 
 
 # What else a tuning depends on: how it scores and samples, and what embeds the texts.
-TUNING_SETTINGS = ("BLEND_SIMILARITY_FLOOR", "EMBEDDING_MODEL", "BLEND_TUNE_MIN_USERS", "BLEND_TUNE_USERS")
+TUNING_SETTINGS = (
+    "BLEND_SIMILARITY_FLOOR",
+    "EMBEDDING_MODEL",
+    "BLEND_TUNE_MIN_USERS",
+    "BLEND_TUNE_USERS",
+    "NEIGHBOURS_K",
+    "NEIGHBOURS_SHRINK",
+)
 
 
 def tuning_key() -> str:
@@ -265,6 +273,9 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
         positions = model.items.positions(item_ids)
         all_scores = model.scores(user_vector)
         scores["collaborative"] = np.where(positions >= 0, all_scores[np.clip(positions, 0, None)], np.nan)
+        near_history = model.neighbour_scores(history.positive_ids)
+        if near_history is not None:
+            scores["neighbours"] = np.where(positions >= 0, near_history[np.clip(positions, 0, None)], np.nan)
     predicted = None
     mapping = _text_to_factors(model)
     if user_vector is not None and mapping is not None:
@@ -319,6 +330,7 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
     # scores, so an item closest to it is explained as similar to nothing rather than to another.
     low_rated = history.low_rated
     acted = [i for i, pk in enumerate(liked_ids) if pk in history.excluded]
+    acted_ids = [pk for pk in history.positive_ids.tolist() if pk in history.excluded and pk not in low_rated]
     evidence = _Evidence(
         user,
         kind,
@@ -326,9 +338,10 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
         liked_vectors[acted],
         vectors[picked],
         item_ids[picked],
-        acted_ids=[pk for pk in history.positive_ids.tolist() if pk in history.excluded and pk not in low_rated],
+        acted_ids=acted_ids,
         chosen_keywords=request.interest_keywords,
         not_liked=low_rated,
+        also=_also(model, np.asarray(acted_ids, dtype=np.int64), item_ids[picked]),
     )
     # Reasons name what lifts an item above the ordinary candidate among those the filters kept.
     typical = typical_parts({name: values[kept] for name, values in blended.parts.items()})
@@ -526,6 +539,24 @@ def _with_coordinates(kind: str, queryset: Any) -> list[Any]:
     return out
 
 
+def _also(model: FactorModel | None, history_ids: np.ndarray, item_ids: np.ndarray) -> dict[int, int]:
+    """Per item, the history item it is the nearest neighbour of ("people who went to X also went
+    here"), where the model has item neighbours and one of the history items is among them."""
+    if model is None or model.neighbours is None or not len(history_ids) or not len(item_ids):
+        return {}
+    history_pos, item_pos = model.items.positions(history_ids), model.items.positions(item_ids)
+    known = history_pos >= 0
+    if not np.any(known):
+        return {}
+    sims = model.neighbours[history_pos[known]][:, np.clip(item_pos, 0, None)].toarray()  # history × items
+    best = sims.argmax(axis=0)
+    found = {}
+    for column, item_id in enumerate(item_ids.tolist()):
+        if item_pos[column] >= 0 and sims[best[column], column] > 0:
+            found[int(item_id)] = int(history_ids[known][best[column]])
+    return found
+
+
 class _Evidence:
     """Looks up, in a fixed number of queries, what explains each picked item."""
 
@@ -540,18 +571,22 @@ class _Evidence:
         acted_ids: list[int],
         chosen_keywords: tuple[int, ...] = (),
         not_liked: set[int] | frozenset[int] = frozenset(),
+        also: dict[int, int] | None = None,
     ) -> None:
         """``liked_ids`` / ``liked_vectors``: the items the person acted on that have an embedding
         (what "similar to" may name); ``acted_ids``: all of them, embedded or not (whose
         keywords count as the person's); ``chosen_keywords``: interests given with the request (a
         curator's preview), which then stand in for the person's searches, as in the interest vector;
-        ``not_liked``: acted-on items never to be named as liked (when one is the closest, no item is)."""
+        ``not_liked``: acted-on items never to be named as liked (when one is the closest, no item is);
+        ``also``: item -> the history item whose neighbour it is (see ``_also``)."""
         self.kind = kind
         self.item_ids = item_ids
         self.similar_index, self.similar_sim = closest(vectors, liked_vectors)
         model_cls = _item_model(kind)
         name_field = "name" if kind == ItemKind.PLACE else "title"
-        self.liked_names = dict(model_cls.objects.filter(pk__in=liked_ids).values_list("pk", name_field))
+        self.also = also or {}
+        named = {*liked_ids, *self.also.values()}  # one query for every name a reason may give
+        self.liked_names = dict(model_cls.objects.filter(pk__in=named).values_list("pk", name_field))
         self.liked_ids = liked_ids
         self.not_liked = not_liked
         self.queries: list[tuple[int, str]] = []
@@ -612,6 +647,9 @@ class _Evidence:
         if self.query_index[rank] >= 0 and self.query_sim[rank] > 0:
             query_id, text = self.queries[self.query_index[rank]]
             proof["search"] = {"id": query_id, "text": text, "similarity": round(float(self.query_sim[rank]), 3)}
+        also = self.also.get(int(self.item_ids[rank]))
+        if also is not None:
+            proof["also"] = {"id": also, "name": self.liked_names.get(also, "")}
         labels = self.keywords.get(int(self.item_ids[rank]), [])
         shared = [label for keyword_id, label in labels if keyword_id in self.user_keywords]
         proof["shared_keywords"] = list(dict.fromkeys(shared))[:5]
@@ -646,7 +684,12 @@ def _reason(
         if name == "collaborative":
             # Nobody (or hardly anybody) has used a new item: its taste match was read from its text.
             code = "new_match" if predicted else "collaborative"
-            return {"code": code, "keywords": proof["shared_keywords"] or proof["keywords"]}
+            reason = {"code": code, "keywords": proof["shared_keywords"] or proof["keywords"]}
+            if code == "collaborative" and proof.get("also", {}).get("name"):
+                reason["item"] = proof["also"]["name"]  # "people who went to X also went here"
+                if kind == ItemKind.CLIP:
+                    reason["via"] = "clips"
+            return reason
         if name == "popularity":
             break
     if distance_km is not None and distance_km < 1.5:

@@ -31,6 +31,7 @@ from recommender.models import BlendTuning, ItemKind, ModelVersion
 from recommender.ranking.als import ALSParams, FactorModel, ModelFileError, fit_als
 from recommender.ranking.coldstart import AttributeMap, fit_attribute_map
 from recommender.ranking.matrix import IdIndex, MatrixBuilder
+from recommender.ranking.neighbours import NeighbourParams, fit_item_neighbours
 
 logger = logging.getLogger(__name__)
 
@@ -211,6 +212,10 @@ def default_params() -> ALSParams:
     return ALSParams(**{field: getattr(settings, name) for field, name in ALS_SETTINGS.items()})
 
 
+def neighbour_params() -> NeighbourParams:
+    return NeighbourParams(k=settings.NEIGHBOURS_K, shrink=settings.NEIGHBOURS_SHRINK)
+
+
 # What auto-tuning picks of the ALS settings (recommender/tuning.py); iterations stay as set.
 TUNED_ALS = ("factors", "regularization", "alpha")
 
@@ -238,8 +243,13 @@ def train_model(kind: str, params: ALSParams | None = None, *, publish_it: bool 
     if matrix.nnz == 0:
         raise NotEnoughData(f"no positive {kind} interactions to train on")
     version = f"{kind}-{timezone.now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
+    # Before the fit: what the neighbours need on the side is freed before the fit's peak, which
+    # then holds only their result (k per item) on top of what a raw fit needs.
+    neighbours = fit_item_neighbours(matrix, neighbour_params())
+    release_free_memory()
     # The matrix is handed over (scaled in place, not copied): nothing below reads its values.
     model = fit_als(matrix, users, items, params, version=version, consume=True)
+    model = replace(model, neighbours=neighbours)
     interactions = int(matrix.nnz)
     # The inputs go before the map is fitted: its few MiB (embeddings, BLAS buffers) then fit under
     # the peak that reading and fitting already reached instead of adding to it.

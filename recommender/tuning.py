@@ -43,7 +43,7 @@ from recommender.exporting import export_generic
 from recommender.feeds import blend_config, tuning_key
 from recommender.models import DEFAULT_KIND_WEIGHTS, BlendTuning, Interaction, ItemKind, SearchQuery, TuningStatus
 from recommender.ranking.blend import BlendConfig
-from recommender.training import TUNED_ALS, default_params
+from recommender.training import TUNED_ALS, default_params, neighbour_params
 
 logger = logging.getLogger(__name__)
 BLEND_FIELDS = frozenset(f.name for f in fields(BlendConfig))
@@ -134,7 +134,13 @@ def tune_catalogue(kind: str, *, force: bool = False, progress: TextIO | None = 
 
 def _tune(kind: ItemKind, seen: str, progress: TextIO | None) -> BlendTuning:
     started = time.monotonic()
-    options = EvalOptions(seed=0, als=default_params(), blend=blend_config(), tune_users=settings.BLEND_TUNE_USERS)
+    options = EvalOptions(
+        seed=0,
+        als=default_params(),
+        blend=blend_config(),
+        tune_users=settings.BLEND_TUNE_USERS,
+        neighbours=neighbour_params(),
+    )
     with tempfile.TemporaryDirectory(prefix="tune-") as folder:
         export_generic(Path(folder), item_type=kind.value)
         # As training sees it: the interactions only (importers write a review's visit themselves).

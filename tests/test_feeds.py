@@ -286,6 +286,35 @@ def test_a_trained_model_adds_collaborative_scores_and_its_version() -> None:
     assert feed.items[0].parts["collaborative"] > 0
 
 
+def test_with_the_neighbours_share_people_who_went_where_you_went_lead_the_feed(settings: Settings) -> None:
+    """'People who went to X also went to Y': a quiet place co-visited with yours outranks the crowd's favourite."""
+    settings.BLEND_NEIGHBOURS = 1.0
+    settings.BLEND_POPULARITY = 0.0
+    nowhere = {"latitude": None, "longitude": None, "district": ""}
+    yours, quiet, favourite, other = (cafe(name, i, **nowhere) for i, name in enumerate(["yours", "quiet", "fav", "o"]))
+    for _ in range(2):  # two people went to your place and the quiet one
+        pair = UserFactory()
+        like(pair, yours)
+        like(pair, quiet)
+    for _ in range(6):  # many went to the favourite and another place, never to yours
+        crowd = UserFactory()
+        like(crowd, favourite)
+        like(crowd, other)
+    row = train_model("place")
+    model = live_model("place")
+    assert model is not None and model.version == row.version and model.neighbours is not None
+    ivy = UserFactory()
+    like(ivy, yours)  # after training: her history is read at request time
+
+    feed = recommend(ivy, FeedRequest(limit=3))
+
+    assert names(feed)[0] == "quiet"
+    assert feed.items[0].parts["collaborative"] > 0
+    assert all(entry.parts["collaborative"] == 0 for entry in feed.items[1:])  # no co-visit with hers
+    assert feed.items[0].reason["code"] == "collaborative" and feed.items[0].reason["item"] == "yours"
+    assert feed.items[0].evidence["also"]["name"] == "yours"
+
+
 def test_new_interactions_count_in_the_next_feed_without_retraining() -> None:
     places = [cafe(f"p{i}", i) for i in range(4)]
     for _ in range(5):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from recommender.ranking.als import ALSParams, FactorModel, ModelFileError, fit_als
 from recommender.ranking.blend import SOURCES, BlendConfig, Candidates, blend
@@ -14,6 +15,7 @@ from recommender.ranking.diversity import mmr
 from recommender.ranking.explain import closest, top_parts, typical_parts
 from recommender.ranking.geo import area_affinity, closeness, distance_decay, haversine_km, nearest, usual_places
 from recommender.ranking.matrix import IdIndex, MatrixBuilder, build_matrix
+from recommender.ranking.neighbours import NeighbourParams, fit_item_neighbours, neighbour_scores
 
 
 def checkerboard(users: int = 40, items: int = 30) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -440,3 +442,75 @@ def test_similarity_floor_is_the_mean_cosine_of_random_pairs() -> None:
     assert similarity_floor(vectors[:1]) == 0.0
     orthogonal = np.eye(10)
     assert similarity_floor(orthogonal) == 0.0
+
+
+def co_visits() -> sp.csr_matrix:
+    """Four people: 0 went to items 0 and 1, 1 to 0, 1 and 2, 2 to 2 and 3, 3 to 1 and skipped 3."""
+    rows = [0, 0, 1, 1, 1, 2, 2, 3, 3]
+    cols = [0, 1, 0, 1, 2, 2, 3, 1, 3]
+    values = [1, 1, 1, 1, 1, 1, 1, 1, -1]
+    return sp.csr_matrix((np.asarray(values, np.float32), (rows, cols)), shape=(4, 4))
+
+
+def test_item_neighbours_are_co_visits_over_the_cosine_norm_and_skips_do_not_count() -> None:
+    sims = fit_item_neighbours(co_visits(), NeighbourParams(shrink=0.0)).toarray()
+    # Users per item: 2, 3, 2, 1 (the skip of item 3 is no visit). 0 and 1 share 2 people: 2/sqrt(2*3).
+    assert sims[0, 1] == pytest.approx(2 / np.sqrt(6)) and sims[1, 0] == pytest.approx(2 / np.sqrt(6))
+    assert sims[0, 2] == pytest.approx(1 / 2) and sims[2, 3] == pytest.approx(1 / np.sqrt(2))
+    assert sims[1, 3] == 0 and sims[0, 3] == 0  # person 3's skip of item 3 links it to nothing
+    assert np.all(np.diag(sims) == 0)  # an item is not its own neighbour
+    damped = fit_item_neighbours(co_visits(), NeighbourParams(shrink=1.0)).toarray()
+    assert damped[0, 1] == pytest.approx(2 / (np.sqrt(6) + 1))
+
+
+def test_item_neighbours_keep_the_k_nearest_whatever_the_block_size() -> None:
+    whole = fit_item_neighbours(co_visits(), NeighbourParams(k=1, shrink=0.0))
+    assert np.diff(whole.indptr).tolist() == [1, 1, 1, 1]
+    assert whole.toarray().argmax(axis=1).tolist() == [1, 0, 3, 2]
+    rng = np.random.default_rng(3)
+    visits = sp.random(60, 40, density=0.2, random_state=rng, format="csr", dtype=np.float32)
+    one_block = fit_item_neighbours(visits, NeighbourParams(k=5, block=1024)).toarray()
+    small_blocks = fit_item_neighbours(visits, NeighbourParams(k=5, block=7)).toarray()
+    assert np.allclose(one_block, small_blocks) and np.all((one_block > 0).sum(axis=1) <= 5)
+    given = co_visits()
+    fit_item_neighbours(given)
+    assert given.data.tolist() == co_visits().data.tolist()  # the training matrix is left as it was
+
+
+def test_neighbour_scores_sum_the_history_items_rows_and_peak_at_one() -> None:
+    sims = fit_item_neighbours(co_visits(), NeighbourParams(shrink=0.0))
+    scores = neighbour_scores(sims, np.array([0, -1]))  # -1: an item the model does not know
+    assert scores is not None
+    assert scores.tolist() == pytest.approx([0.0, 1.0, (1 / 2) / (2 / np.sqrt(6)), 0.0])
+    assert neighbour_scores(sims, np.array([-1])) is None
+
+
+def test_the_neighbours_share_mixes_them_into_the_collaborative_score() -> None:
+    als, near = np.array([0.8, 0.2, np.nan]), np.array([0.0, 1.0, np.nan])
+    parts = {
+        share: blend(
+            candidates(scores={"collaborative": als, "neighbours": near}),
+            user_history=1000,
+            config=BlendConfig(neighbours=share, item_support_half=0, user_history_half=0),
+        ).parts["collaborative"]
+        for share in (0.0, 0.5, 1.0)
+    }
+    assert parts[0.0].tolist() == pytest.approx([0.8, 0.2, 0.0])
+    assert parts[0.5].tolist() == pytest.approx([0.4, 0.6, 0.0])
+    assert parts[1.0].tolist() == pytest.approx([0.0, 1.0, 0.0])
+
+
+def test_a_model_keeps_its_neighbours_through_save_and_load(model: FactorModel, tmp_path: Path) -> None:
+    matrix, _, _ = build_matrix(*checkerboard())
+    with_neighbours = replace(model, neighbours=fit_item_neighbours(matrix))
+    with_neighbours.save(tmp_path / "m.npz")
+    loaded = FactorModel.load(tmp_path / "m.npz")
+    assert loaded.neighbours is not None
+    assert (loaded.neighbours != with_neighbours.neighbours).nnz == 0
+    liked = model.items.ids[:1]  # an even item: its neighbours are the even items
+    scores = loaded.neighbour_scores(liked)
+    assert scores is not None and np.all(scores[1::2] == 0) and scores[2::2].max() == 1.0
+    model.save(tmp_path / "old.npz")  # written as before neighbours existed
+    assert FactorModel.load(tmp_path / "old.npz").neighbour_scores(liked) is None
+    with pytest.raises(ModelFileError, match="neighbours"):
+        replace(model, neighbours=sp.csr_matrix((2, 2), dtype=np.float32))

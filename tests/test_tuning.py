@@ -36,6 +36,9 @@ def small(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     settings.MODEL_ARTIFACTS_DIR = tmp_path / "models"
     settings.ALS_FACTORS, settings.ALS_ITERATIONS = 8, 5
     settings.BLEND_POPULARITY = 0.5  # the settings' own blend sits between the two candidates
+    # ALS alone: item neighbours of the famous places would carry their popularity into the
+    # collaborative score, and the crowded catalogue would no longer need a popularity weight.
+    settings.BLEND_NEIGHBOURS = 0.0
     settings.BLEND_TUNE_MIN_USERS = 20
     settings.BLEND_AUTO_TUNE = True
     monkeypatch.setattr(evaluation, "TUNE_GRID", {"popularity": (0.1, 16.0)})

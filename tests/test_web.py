@@ -85,6 +85,17 @@ def test_every_reason_code_has_an_english_and_a_korean_line() -> None:
         assert reason_text({"code": "new_match"}) == "새로 생겼어요 · 취향이 비슷한 사람들이 좋아하는 것과 닮았어요"
 
 
+def test_a_collaborative_reason_names_where_the_people_who_went_there_also_went() -> None:
+    place = {"code": "collaborative", "item": "망원 카페", "keywords": ["quiet"]}
+    clip = {"code": "collaborative", "item": "Han river at dusk", "via": "clips", "keywords": []}
+    with translation.override("en"):
+        assert reason_text(place) == "People who went to 망원 카페 also went here · quiet"
+        assert reason_text(clip) == "People who watched “Han river at dusk” also watched this"
+    with translation.override("ko"):
+        assert reason_text(place) == "망원 카페에 다녀간 사람들이 여기도 갔어요 · quiet"
+        assert reason_text(clip) == "“Han river at dusk”을(를) 본 사람들이 이 클립도 봤어요"
+
+
 def test_a_nearby_reason_names_the_place_the_person_has_been_in_either_language() -> None:
     reason = {"code": "nearby", "distance_km": 0.3, "near": "망원 카페", "keywords": ["quiet"]}
     with translation.override("en"):

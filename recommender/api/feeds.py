@@ -37,7 +37,9 @@ def _feed_item_serializer(name: str, item: serializers.Serializer) -> serializer
                 'popular, ...details}; "nearby" has distance_km, and near (the name of the place the person has '
                 'been that it is near; in clip feeds, with via "clips", the place of clips they watched) when no '
                 'location was sent; "usual_area" has area (a district the person '
-                "usually goes to, for an item without coordinates)"
+                'usually goes to, for an item without coordinates); "collaborative" may have item (a place the '
+                'person went to, or with via "clips" a clip they watched, whose neighbour this item is: people who '
+                "went there also went here)"
             ),
             "parts": serializers.DictField(
                 child=serializers.FloatField(allow_null=True), required=False, help_text="only with explain=true"

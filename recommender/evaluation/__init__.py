@@ -44,6 +44,7 @@ from recommender.evaluation.metrics import SLICES, Accumulator, history_slice, n
 from recommender.evaluation.split import Split, split_pairs
 from recommender.ranking.als import ALSParams
 from recommender.ranking.blend import BlendConfig
+from recommender.ranking.neighbours import NeighbourParams
 
 Embedder = Callable[[list[str], str], np.ndarray]  # (texts, "passage" | "query") -> unit rows
 
@@ -96,6 +97,7 @@ class EvalOptions:
     tune: bool = False
     tune_users: int = 1000  # validation users; 500 picked settings that did worse on test (noise)
     strict_searches: bool = False  # drop searches tied to the user's held-out items
+    neighbours: NeighbourParams = field(default_factory=NeighbourParams)
 
 
 def cached_embedder(
@@ -191,8 +193,10 @@ def prepare(
     embed: Embedder | None,
     searches: dict[int, np.ndarray],
     vectors: np.ndarray | None = None,
+    *,
+    neighbours: NeighbourParams | None = None,
 ) -> Context:
-    """ALS and item vectors from the pairs where ``train`` is true, plus side information.
+    """ALS, item neighbours and item vectors from the pairs where ``train`` is true, plus side information.
 
     ``vectors``: item vectors already computed for this same ``train`` (another ALS setting).
     """
@@ -211,6 +215,7 @@ def prepare(
         item_lat=dataset.item_lat,
         item_lon=dataset.item_lon,
         item_area=dataset.item_area,
+        neighbours=neighbours,
     )
 
 
@@ -292,7 +297,7 @@ def tune_blend(
     start_score = 0.0
     table: list[dict[str, Any]] = []
     for als in settings:
-        ctx = prepare(dataset, val_train, als, embed, searches, vectors)
+        ctx = prepare(dataset, val_train, als, embed, searches, vectors, neighbours=options.neighbours)
         vectors = ctx.item_vectors
         config, rows, start = _tune_grid(ctx, options, inner, users, seen, tiebreak, progress)
         if als == options.als:
@@ -397,11 +402,13 @@ def confirm_tuning(
     inner, val_train, users = validation_split(dataset, train, fresh, searches)
     seen = _seen(dataset, val_train)
     tiebreak = np.random.default_rng(fresh.seed + 1).permutation(dataset.n_items)
-    start_ctx = prepare(dataset, val_train, options.als, embed, searches)
+    start_ctx = prepare(dataset, val_train, options.als, embed, searches, neighbours=options.neighbours)
     tuned_ctx = (
         start_ctx
         if tuned.als == options.als
-        else prepare(dataset, val_train, tuned.als, embed, searches, start_ctx.item_vectors)
+        else prepare(
+            dataset, val_train, tuned.als, embed, searches, start_ctx.item_vectors, neighbours=options.neighbours
+        )
     )
     scores = {}
     for name, ctx, config in (("tuned", tuned_ctx, tuned.config), ("settings", start_ctx, options.blend)):
@@ -493,7 +500,7 @@ def _tune_grid(
     return best, sorted(table, key=lambda r: -r["val_ndcg@10"]), start_total / max(len(users), 1)
 
 
-BASELINES = ("popularity", "location", "als", "als (tuned)", "content")
+BASELINES = ("popularity", "location", "als", "als (tuned)", "neighbours", "content")
 
 
 def versus(acc: Accumulator, methods: list[str]) -> dict[str, Any]:
@@ -536,16 +543,22 @@ def evaluate(
         hidden = set(zip(dataset.users[~split.train].tolist(), dataset.items[~split.train].tolist(), strict=True))
         notes.append("strict searches: searches tied to a user's held-out items are dropped")
     searches = search_vectors(dataset, embed, hidden) if has_text and embed is not None else {}
-    ctx = prepare(dataset, split.train, options.als, embed, searches)
+    ctx = prepare(dataset, split.train, options.als, embed, searches, neighbours=options.neighbours)
     methods: list[Method] = standard_methods(ctx, has_text=has_text, config=options.blend)
     tuned: dict[str, Any] | None = None
     if options.tune:
         found = tune_blend(dataset, split.train, options, embed, searches, progress)
         als, best, als_alone, table = found.als, found.config, found.als_alone, found.table
-        tuned_ctx = ctx if als == options.als else prepare(dataset, split.train, als, embed, searches, ctx.item_vectors)
+        tuned_ctx = (
+            ctx
+            if als == options.als
+            else prepare(dataset, split.train, als, embed, searches, ctx.item_vectors, neighbours=options.neighbours)
+        )
         alone_ctx = {als: tuned_ctx, options.als: ctx}.get(als_alone)
         if alone_ctx is None:
-            alone_ctx = prepare(dataset, split.train, als_alone, embed, searches, ctx.item_vectors)
+            alone_ctx = prepare(
+                dataset, split.train, als_alone, embed, searches, ctx.item_vectors, neighbours=options.neighbours
+            )
         methods.append(ALSOnly(alone_ctx, name="als (tuned)"))
         methods.append(Hybrid(tuned_ctx, best, name="hybrid (tuned)"))
         # What the app's auto-tuning would do with this pick (recommender/tuning.py).

@@ -19,6 +19,7 @@ from recommender.ranking.blend import BlendConfig, Candidates, blend, similarity
 from recommender.ranking.coldstart import fit_attribute_map
 from recommender.ranking.geo import area_affinity, closeness, nearest, usual_places
 from recommender.ranking.matrix import IdIndex, build_matrix
+from recommender.ranking.neighbours import NeighbourParams, fit_item_neighbours
 
 
 class Method(Protocol):
@@ -90,6 +91,11 @@ class Context:
         vector = self.user_vector(user) if vector is None else vector
         return None if vector is None else self.model.scores(vector).astype(np.float64)
 
+    def neighbours(self, user: int) -> np.ndarray | None:
+        """Every item's similarity to the user's training items (item neighbours), the best 1."""
+        items, _ = self.history(user)
+        return self.model.neighbour_scores(items) if len(items) else None
+
     def predicted(self, user: int, vector: np.ndarray | None = None) -> np.ndarray | None:
         """The user's taste scored against every item's text-predicted factors."""
         vector = self.user_vector(user) if vector is None else vector
@@ -131,12 +137,14 @@ def build_context(
     item_lat: np.ndarray | None = None,
     item_lon: np.ndarray | None = None,
     item_area: np.ndarray | None = None,
+    neighbours: NeighbourParams | None = None,
 ) -> Context:
-    """Train ALS on the given (training) pairs and bundle the side information."""
+    """Train ALS and item neighbours on the given (training) pairs and bundle the side information."""
     user_index = IdIndex(np.arange(n_users, dtype=np.int64))
     item_index = IdIndex(np.arange(n_items, dtype=np.int64))
     matrix, _, _ = build_matrix(users, items, weights, users=user_index, items=item_index)
     model = fit_als(matrix, user_index, item_index, als_params, version="evaluation")
+    model = replace(model, neighbours=fit_item_neighbours(matrix, neighbours))
     mapping = None
     if item_vectors is not None:
         mapping = fit_attribute_map(item_vectors, model.item_factors, model.item_support)
@@ -195,6 +203,18 @@ class ALSOnly:
 
 
 @dataclass
+class NeighboursOnly:
+    """Item neighbours alone ("people who went to X also went to Y"); no history, no opinion."""
+
+    ctx: Context
+    name: str = "neighbours"
+
+    def scores_for(self, user: int) -> np.ndarray:
+        scores = self.ctx.neighbours(user)
+        return np.full(self.ctx.n_items, np.nan) if scores is None else scores
+
+
+@dataclass
 class ContentOnly:
     """Mean of the history-centroid cosine and the search-vector cosine, whichever exist."""
 
@@ -224,6 +244,7 @@ class Hybrid:
         vector = self.ctx.user_vector(user)  # folded in once for both ALS-based sources
         for source, values in (
             ("collaborative", self.ctx.collaborative(user, vector) if vector is not None else None),
+            ("neighbours", self.ctx.neighbours(user)),
             ("content", self.ctx.content(user)),
             ("interest", self.ctx.interest(user)),
             ("predicted", self.ctx.predicted(user, vector) if vector is not None else None),
@@ -266,8 +287,8 @@ def lightfm_available() -> bool:
 
 
 def standard_methods(ctx: Context, *, has_text: bool, config: BlendConfig | None = None) -> list[Method]:
-    """Popularity, location, ALS, content (only with item text) and the default hybrid."""
-    methods: list[Method] = [Popularity(ctx), Location(ctx), ALSOnly(ctx)]
+    """Popularity, location, ALS, item neighbours, content (only with item text) and the default hybrid."""
+    methods: list[Method] = [Popularity(ctx), Location(ctx), ALSOnly(ctx), NeighboursOnly(ctx)]
     if has_text:
         methods.append(ContentOnly(ctx))
     methods.append(Hybrid(ctx, config or BlendConfig()))

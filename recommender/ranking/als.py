@@ -20,6 +20,7 @@ import scipy.sparse as sp
 
 from recommender.ranking.coldstart import AttributeMap
 from recommender.ranking.matrix import IdIndex
+from recommender.ranking.neighbours import neighbour_scores
 
 FORMAT_VERSION = 1
 
@@ -50,6 +51,9 @@ class FactorModel:
     # Content embedding -> item factors (recommender.ranking.coldstart), for items the model has
     # not seen; fitted at training on the embeddings of meta["attribute_map_model"].
     attribute_map: AttributeMap | None = None
+    # Items × items similarities by co-occurrence (recommender.ranking.neighbours), fitted at
+    # training on the same matrix; None in artifacts written before they existed.
+    neighbours: sp.csr_matrix | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -69,6 +73,8 @@ class FactorModel:
             problems.append("id maps contain duplicates")
         if self.attribute_map is not None and self.attribute_map.factors != self.item_factors.shape[-1]:
             problems.append("the attribute map predicts factors of another width")
+        if self.neighbours is not None and self.neighbours.shape != (len(self.items), len(self.items)):
+            problems.append("the neighbours do not match the item ids")
         if problems:
             raise ModelFileError("; ".join(problems))
 
@@ -108,6 +114,13 @@ class FactorModel:
         """Predicted preference (≈0..1) of every model item, in ``items`` order."""
         return self.item_factors @ user_vector
 
+    def neighbour_scores(self, item_ids: np.ndarray) -> np.ndarray | None:
+        """Per model item (``items`` order), its similarity to the given history items, the best 1;
+        None without neighbours or without any of the items in the model."""
+        if self.neighbours is None:
+            return None
+        return neighbour_scores(self.neighbours, self.items.positions(item_ids))
+
     # --- persistence ------------------------------------------------------------------------
 
     def save(self, path: Path) -> None:
@@ -133,6 +146,10 @@ class FactorModel:
                 }
                 if self.attribute_map is not None:
                     arrays["attribute_map"] = self.attribute_map.weights
+                if self.neighbours is not None:
+                    arrays["neighbours_indptr"] = self.neighbours.indptr
+                    arrays["neighbours_indices"] = self.neighbours.indices
+                    arrays["neighbours_data"] = self.neighbours.data
                 np.savez(f, **arrays)
                 f.flush()
                 os.fsync(f.fileno())
@@ -160,11 +177,25 @@ class FactorModel:
                     attribute_map=(
                         AttributeMap(data["attribute_map"].astype(np.float32)) if "attribute_map" in data else None
                     ),
+                    neighbours=_neighbours(data, len(data["item_ids"])),
                 )
         except ModelFileError:
             raise
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelFileError(f"{path}: {exc}") from exc
+
+
+def _neighbours(data: Any, n_items: int) -> sp.csr_matrix | None:
+    if "neighbours_indptr" not in data:
+        return None
+    return sp.csr_matrix(
+        (
+            data["neighbours_data"].astype(np.float32),
+            data["neighbours_indices"].astype(np.int32),
+            data["neighbours_indptr"].astype(np.int64),
+        ),
+        shape=(n_items, n_items),
+    )
 
 
 def fit_als(

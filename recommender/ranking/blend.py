@@ -43,6 +43,9 @@ class BlendConfig:
     # interest are rescaled to (cos − floor)/(1 − floor): a model whose cosines all sit near 0.9
     # (multilingual e5) then weighs as much as one whose cosines spread from 0 to 1 (MiniLM).
     similarity_floor: float = 0.0
+    # Share of the collaborative score taken from item neighbours ("people who went to X also
+    # went to Y", recommender.ranking.neighbours) instead of the ALS factors; 0 = ALS alone.
+    neighbours: float = 0.5
 
 
 @dataclass
@@ -102,8 +105,9 @@ def blend(candidates: Candidates, user_history: int, config: BlendConfig) -> Ble
     weights = source_weights(user_history, candidates.item_support, config)
     parts: dict[str, np.ndarray] = {}
     base = np.zeros(n)
+    scores = _with_neighbours(candidates.scores, config.neighbours)
     for source in SOURCES:
-        raw = candidates.scores.get(source)
+        raw = scores.get(source)
         if raw is None:
             parts[source] = np.zeros(n)
             continue
@@ -136,6 +140,20 @@ def blend(candidates: Candidates, user_history: int, config: BlendConfig) -> Ble
     else:
         parts["curator"] = np.zeros(n)
     return Blended(total=total, parts=parts, predicted=predicted)
+
+
+def _with_neighbours(scores: dict[str, np.ndarray], share: float) -> dict[str, np.ndarray]:
+    """The collaborative score as ``(1 - share)`` ALS + ``share`` neighbours (each clipped at 0)."""
+    neighbours = scores.get("neighbours")
+    if neighbours is None or share <= 0:
+        return scores
+    als = scores.get("collaborative")
+    mixed = share * np.clip(np.nan_to_num(neighbours, nan=0.0), 0.0, None)
+    if als is not None and share < 1:
+        mixed = mixed + (1.0 - share) * np.clip(np.nan_to_num(als, nan=0.0), 0.0, None)
+    # Where neither knows the item (not in the model), it stays unknown.
+    unknown = np.isnan(neighbours) & (np.isnan(als) if als is not None else True)
+    return {**scores, "collaborative": np.where(unknown, np.nan, mixed)}
 
 
 def _closeness(candidates: Candidates, user_history: int, config: BlendConfig) -> tuple[np.ndarray, np.ndarray]:

@@ -21,6 +21,10 @@ def reason_text(reason: dict[str, Any]) -> str:
         line = _("Because you searched “%(query)s”") % {"query": reason.get("query", "")}
     elif code == "similar":
         line = _("Similar to %(item)s, which you liked") % {"item": reason.get("item", "")}
+    elif code == "collaborative" and reason.get("item") and reason.get("via") == "clips":
+        line = _("People who watched “%(item)s” also watched this") % {"item": reason["item"]}
+    elif code == "collaborative" and reason.get("item"):
+        line = _("People who went to %(item)s also went here") % {"item": reason["item"]}
     elif code == "collaborative":
         line = _("People with tastes like yours liked this")
     elif code == "new_match":

@@ -22,7 +22,7 @@ from recommender.evaluation.report import format_table, write_json, write_png
 from recommender.feeds import BLEND_SETTINGS, blend_config
 from recommender.management.dataset_options import add_dataset_arguments, load_dataset
 from recommender.ranking.als import ALSParams
-from recommender.training import ALS_SETTINGS
+from recommender.training import ALS_SETTINGS, neighbour_params
 
 NO_MODEL = "none"
 
@@ -124,6 +124,7 @@ class Command(BaseCommand):
             blend=blend_config(),
             tune=options["tune"],
             strict_searches=options["strict_searches"],
+            neighbours=neighbour_params(),
         )
         report = evaluate(dataset, eval_options, embed, progress=sys.stderr)
         report["path"] = str(folder)
