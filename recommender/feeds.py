@@ -232,6 +232,13 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
     ids: set[int] = set()
     if user_vector is not None and model is not None:
         ids.update(_top_model_items(model, model.scores(user_vector), history.excluded, per_source))
+    # "People who went where you went also went to …": candidates in their own right, since the
+    # specific links they keep are what ALS's top items smooth away.
+    near_history = model.neighbour_scores(history.positive_ids, history.positive_weights) if model else None
+    if near_history is not None and model is not None:
+        linked = np.flatnonzero(near_history > 0)  # only items someone visited with the person's
+        top = linked[np.argsort(-near_history[linked])][: per_source + len(history.excluded)]
+        ids.update([pk for pk in model.items.ids[top].tolist() if pk not in history.excluded][:per_source])
     for vector in (centroid, interest):
         if vector is not None:
             neighbours = pool.filter(embedding__isnull=False).order_by(CosineDistance("embedding", vector))
@@ -273,7 +280,6 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
         positions = model.items.positions(item_ids)
         all_scores = model.scores(user_vector)
         scores["collaborative"] = np.where(positions >= 0, all_scores[np.clip(positions, 0, None)], np.nan)
-        near_history = model.neighbour_scores(history.positive_ids)
         if near_history is not None:
             scores["neighbours"] = np.where(positions >= 0, near_history[np.clip(positions, 0, None)], np.nan)
     predicted = None
@@ -341,7 +347,7 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
         acted_ids=acted_ids,
         chosen_keywords=request.interest_keywords,
         not_liked=low_rated,
-        also=_also(model, np.asarray(acted_ids, dtype=np.int64), item_ids[picked]),
+        also=_also(model, history, item_ids[picked], blend_config(model)) if near_history is not None else {},
     )
     # Reasons name what lifts an item above the ordinary candidate among those the filters kept.
     typical = typical_parts({name: values[kept] for name, values in blended.parts.items()})
@@ -539,21 +545,27 @@ def _with_coordinates(kind: str, queryset: Any) -> list[Any]:
     return out
 
 
-def _also(model: FactorModel | None, history_ids: np.ndarray, item_ids: np.ndarray) -> dict[int, int]:
+def _also(model: FactorModel | None, history: _History, item_ids: np.ndarray, config: BlendConfig) -> dict[int, int]:
     """Per item, the history item it is the nearest neighbour of ("people who went to X also went
-    here"), where the model has item neighbours and one of the history items is among them."""
-    if model is None or model.neighbours is None or not len(history_ids) or not len(item_ids):
+    here"): among the items the neighbour score counted, and only where that score has a share of
+    the blend. None is named when the nearest is a place the person's review rates low."""
+    if model is None or model.neighbours is None or config.neighbours <= 0 or not len(item_ids):
         return {}
+    min_weight = model.meta.get("neighbours_min_weight", 0.0)
+    counted = history.positive_weights >= (float(min_weight) if isinstance(min_weight, int | float) else 0.0)
+    history_ids = history.positive_ids[counted]
     history_pos, item_pos = model.items.positions(history_ids), model.items.positions(item_ids)
     known = history_pos >= 0
     if not np.any(known):
         return {}
+    history_ids = history_ids[known]
     sims = model.neighbours[history_pos[known]][:, np.clip(item_pos, 0, None)].toarray()  # history × items
     best = sims.argmax(axis=0)
     found = {}
     for column, item_id in enumerate(item_ids.tolist()):
-        if item_pos[column] >= 0 and sims[best[column], column] > 0:
-            found[int(item_id)] = int(history_ids[known][best[column]])
+        source = int(history_ids[best[column]])
+        if item_pos[column] >= 0 and sims[best[column], column] > 0 and source not in history.low_rated:
+            found[int(item_id)] = source
     return found
 
 

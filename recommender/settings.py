@@ -361,8 +361,11 @@ BLEND_ITEM_SUPPORT_HALF = env_float("BLEND_ITEM_SUPPORT_HALF", 5.0, minimum=0.0)
 # Share of the collaborative score taken from item neighbours ("people who went to X also went
 # to Y", recommender/ranking/neighbours.py) rather than ALS; each item keeps NEIGHBOURS_K of them.
 BLEND_NEIGHBOURS = env_float("BLEND_NEIGHBOURS", 0.5, minimum=0.0, maximum=1.0)
-NEIGHBOURS_K = env_int("NEIGHBOURS_K", 100, minimum=1, maximum=10_000)
+NEIGHBOURS_K = env_int("NEIGHBOURS_K", 100, minimum=1, maximum=1000)
 NEIGHBOURS_SHRINK = env_float("NEIGHBOURS_SHRINK", 10.0, minimum=0.0)
+# A person's item counts towards neighbours from this net weight: a like (4) or more, not a view
+# and a click (1 + 2), so items merely shown together do not become each other's neighbours.
+NEIGHBOURS_MIN_WEIGHT = env_float("NEIGHBOURS_MIN_WEIGHT", 4.0, minimum=0.0)
 # Cosine of unrelated items for the embedding model; -1 = measured on the catalogue at training.
 BLEND_SIMILARITY_FLOOR = env_float("BLEND_SIMILARITY_FLOOR", -1.0, minimum=-1.0, maximum=0.95)
 # Distance decay scales the whole score (1) or part of it (below 1). 1, full trust in the usual

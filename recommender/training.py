@@ -213,7 +213,9 @@ def default_params() -> ALSParams:
 
 
 def neighbour_params() -> NeighbourParams:
-    return NeighbourParams(k=settings.NEIGHBOURS_K, shrink=settings.NEIGHBOURS_SHRINK)
+    return NeighbourParams(
+        k=settings.NEIGHBOURS_K, shrink=settings.NEIGHBOURS_SHRINK, min_weight=settings.NEIGHBOURS_MIN_WEIGHT
+    )
 
 
 # What auto-tuning picks of the ALS settings (recommender/tuning.py); iterations stay as set.
@@ -250,6 +252,7 @@ def train_model(kind: str, params: ALSParams | None = None, *, publish_it: bool 
     # The matrix is handed over (scaled in place, not copied): nothing below reads its values.
     model = fit_als(matrix, users, items, params, version=version, consume=True)
     model = replace(model, neighbours=neighbours)
+    model.meta["neighbours_min_weight"] = neighbour_params().min_weight
     interactions = int(matrix.nnz)
     # The inputs go before the map is fitted: its few MiB (embeddings, BLAS buffers) then fit under
     # the peak that reading and fitting already reached instead of adding to it.

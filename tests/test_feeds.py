@@ -313,6 +313,29 @@ def test_with_the_neighbours_share_people_who_went_where_you_went_lead_the_feed(
     assert all(entry.parts["collaborative"] == 0 for entry in feed.items[1:])  # no co-visit with hers
     assert feed.items[0].reason["code"] == "collaborative" and feed.items[0].reason["item"] == "yours"
     assert feed.items[0].evidence["also"]["name"] == "yours"
+    settings.BLEND_NEIGHBOURS = 0.0  # ALS alone: no reason may claim the co-visit
+    assert all("also" not in entry.evidence for entry in recommend(ivy, FeedRequest(limit=3)).items)
+
+
+def test_neighbours_bring_in_candidates_that_no_other_source_would(settings: Settings) -> None:
+    settings.FEED_CANDIDATES_PER_SOURCE = 1
+    settings.BLEND_NEIGHBOURS = 0.5
+    settings.ALS_FACTORS = 1  # one factor: ALS's top item is the most popular one, never the quiet place
+    nowhere = {"latitude": None, "longitude": None, "district": "", "embedding": None}
+    yours = PlaceFactory(name="yours", **nowhere)
+    quiet = PlaceFactory(name="quiet", **nowhere)
+    crowd = [PlaceFactory(name=f"crowd {i}", **nowhere) for i in range(3)]
+    pair = UserFactory()
+    like(pair, yours)
+    like(pair, quiet)
+    for place in crowd:  # far more popular than the quiet place, and liked together by many
+        for _ in range(8):
+            like(UserFactory(), place)
+    train_model("place")
+    ivy = UserFactory()
+    like(ivy, yours)
+    feed = recommend(ivy, FeedRequest(limit=10))  # one candidate per source: the rest take the crowd
+    assert "quiet" in names(feed), names(feed)
 
 
 def test_new_interactions_count_in_the_next_feed_without_retraining() -> None:

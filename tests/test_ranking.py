@@ -444,23 +444,32 @@ def test_similarity_floor_is_the_mean_cosine_of_random_pairs() -> None:
     assert similarity_floor(orthogonal) == 0.0
 
 
+VISIT, VIEW = 6.0, 1.0
+
+
 def co_visits() -> sp.csr_matrix:
-    """Four people: 0 went to items 0 and 1, 1 to 0, 1 and 2, 2 to 2 and 3, 3 to 1 and skipped 3."""
+    """Four people: 0 went to items 0 and 1, 1 to 0, 1 and 2, 2 to 2 and 3; 3 went to 1 and was only
+    shown 3 (a view: net weight 1)."""
     rows = [0, 0, 1, 1, 1, 2, 2, 3, 3]
     cols = [0, 1, 0, 1, 2, 2, 3, 1, 3]
-    values = [1, 1, 1, 1, 1, 1, 1, 1, -1]
+    values = [VISIT] * 8 + [VIEW]
     return sp.csr_matrix((np.asarray(values, np.float32), (rows, cols)), shape=(4, 4))
 
 
-def test_item_neighbours_are_co_visits_over_the_cosine_norm_and_skips_do_not_count() -> None:
+def test_item_neighbours_are_co_visits_over_the_cosine_norm_and_views_do_not_count() -> None:
     sims = fit_item_neighbours(co_visits(), NeighbourParams(shrink=0.0)).toarray()
-    # Users per item: 2, 3, 2, 1 (the skip of item 3 is no visit). 0 and 1 share 2 people: 2/sqrt(2*3).
+    # Users per item: 2, 3, 2, 1 (a view of item 3 is no visit). 0 and 1 share 2 people: 2/sqrt(2*3).
     assert sims[0, 1] == pytest.approx(2 / np.sqrt(6)) and sims[1, 0] == pytest.approx(2 / np.sqrt(6))
     assert sims[0, 2] == pytest.approx(1 / 2) and sims[2, 3] == pytest.approx(1 / np.sqrt(2))
-    assert sims[1, 3] == 0 and sims[0, 3] == 0  # person 3's skip of item 3 links it to nothing
+    assert sims[1, 3] == 0 and sims[0, 3] == 0  # shown item 3 in a list: that links it to nothing
     assert np.all(np.diag(sims) == 0)  # an item is not its own neighbour
     damped = fit_item_neighbours(co_visits(), NeighbourParams(shrink=1.0)).toarray()
     assert damped[0, 1] == pytest.approx(2 / (np.sqrt(6) + 1))
+    # Asymmetric: co-visits over n_i^a * n_j^(1-a); a = 1 divides by the row item's count alone.
+    by_row = fit_item_neighbours(co_visits(), NeighbourParams(shrink=0.0, asymmetry=1.0)).toarray()
+    assert by_row[0, 1] == pytest.approx(2 / 2) and by_row[1, 0] == pytest.approx(2 / 3)
+    every_entry = fit_item_neighbours(co_visits(), NeighbourParams(shrink=0.0, min_weight=1.0)).toarray()
+    assert every_entry[1, 3] > 0  # with the threshold at a view, the view counts
 
 
 def test_item_neighbours_keep_the_k_nearest_whatever_the_block_size() -> None:
@@ -479,10 +488,11 @@ def test_item_neighbours_keep_the_k_nearest_whatever_the_block_size() -> None:
 
 def test_neighbour_scores_sum_the_history_items_rows_and_peak_at_one() -> None:
     sims = fit_item_neighbours(co_visits(), NeighbourParams(shrink=0.0))
-    scores = neighbour_scores(sims, np.array([0, -1]))  # -1: an item the model does not know
+    scores = neighbour_scores(sims, np.array([0, -1]), np.array([VISIT, VISIT]), 3.0)  # -1: not in the model
     assert scores is not None
     assert scores.tolist() == pytest.approx([0.0, 1.0, (1 / 2) / (2 / np.sqrt(6)), 0.0])
-    assert neighbour_scores(sims, np.array([-1])) is None
+    assert neighbour_scores(sims, np.array([-1]), np.array([VISIT]), 3.0) is None
+    assert neighbour_scores(sims, np.array([0]), np.array([VIEW]), 3.0) is None  # only shown: no history
 
 
 def test_the_neighbours_share_mixes_them_into_the_collaborative_score() -> None:
@@ -501,16 +511,21 @@ def test_the_neighbours_share_mixes_them_into_the_collaborative_score() -> None:
 
 
 def test_a_model_keeps_its_neighbours_through_save_and_load(model: FactorModel, tmp_path: Path) -> None:
-    matrix, _, _ = build_matrix(*checkerboard())
-    with_neighbours = replace(model, neighbours=fit_item_neighbours(matrix))
+    matrix, _, _ = build_matrix(*checkerboard())  # every event of weight 1
+    with_neighbours = replace(model, neighbours=fit_item_neighbours(matrix, NeighbourParams(min_weight=1.0)))
     with_neighbours.save(tmp_path / "m.npz")
     loaded = FactorModel.load(tmp_path / "m.npz")
     assert loaded.neighbours is not None
     assert (loaded.neighbours != with_neighbours.neighbours).nnz == 0
     liked = model.items.ids[:1]  # an even item: its neighbours are the even items
-    scores = loaded.neighbour_scores(liked)
+    scores = loaded.neighbour_scores(liked, np.ones(1))
     assert scores is not None and np.all(scores[1::2] == 0) and scores[2::2].max() == 1.0
     model.save(tmp_path / "old.npz")  # written as before neighbours existed
-    assert FactorModel.load(tmp_path / "old.npz").neighbour_scores(liked) is None
+    assert FactorModel.load(tmp_path / "old.npz").neighbour_scores(liked, np.ones(1)) is None
     with pytest.raises(ModelFileError, match="neighbours"):
         replace(model, neighbours=sp.csr_matrix((2, 2), dtype=np.float32))
+    assert with_neighbours.neighbours is not None
+    corrupt = with_neighbours.neighbours.copy()
+    corrupt.indices[0] = len(model.items) + 5  # an item that does not exist
+    with pytest.raises(ModelFileError, match="do not exist"):
+        replace(model, neighbours=corrupt)

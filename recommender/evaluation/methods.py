@@ -93,8 +93,8 @@ class Context:
 
     def neighbours(self, user: int) -> np.ndarray | None:
         """Every item's similarity to the user's training items (item neighbours), the best 1."""
-        items, _ = self.history(user)
-        return self.model.neighbour_scores(items) if len(items) else None
+        items, weights = self.history(user)
+        return self.model.neighbour_scores(items, weights) if len(items) else None
 
     def predicted(self, user: int, vector: np.ndarray | None = None) -> np.ndarray | None:
         """The user's taste scored against every item's text-predicted factors."""
@@ -144,7 +144,9 @@ def build_context(
     item_index = IdIndex(np.arange(n_items, dtype=np.int64))
     matrix, _, _ = build_matrix(users, items, weights, users=user_index, items=item_index)
     model = fit_als(matrix, user_index, item_index, als_params, version="evaluation")
+    neighbours = neighbours or NeighbourParams()
     model = replace(model, neighbours=fit_item_neighbours(matrix, neighbours))
+    model.meta["neighbours_min_weight"] = neighbours.min_weight
     mapping = None
     if item_vectors is not None:
         mapping = fit_attribute_map(item_vectors, model.item_factors, model.item_support)

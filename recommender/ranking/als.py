@@ -73,8 +73,14 @@ class FactorModel:
             problems.append("id maps contain duplicates")
         if self.attribute_map is not None and self.attribute_map.factors != self.item_factors.shape[-1]:
             problems.append("the attribute map predicts factors of another width")
-        if self.neighbours is not None and self.neighbours.shape != (len(self.items), len(self.items)):
-            problems.append("the neighbours do not match the item ids")
+        if self.neighbours is not None:
+            n = self.neighbours
+            if n.shape != (len(self.items), len(self.items)) or len(n.indptr) != len(self.items) + 1:
+                problems.append("the neighbours do not match the item ids")
+            elif n.indptr[-1] != len(n.indices) or (
+                len(n.indices) and not 0 <= n.indices.min() <= n.indices.max() < n.shape[1]
+            ):
+                problems.append("the neighbours refer to items that do not exist")
         if problems:
             raise ModelFileError("; ".join(problems))
 
@@ -114,12 +120,14 @@ class FactorModel:
         """Predicted preference (≈0..1) of every model item, in ``items`` order."""
         return self.item_factors @ user_vector
 
-    def neighbour_scores(self, item_ids: np.ndarray) -> np.ndarray | None:
-        """Per model item (``items`` order), its similarity to the given history items, the best 1;
-        None without neighbours or without any of the items in the model."""
+    def neighbour_scores(self, item_ids: np.ndarray, weights: np.ndarray) -> np.ndarray | None:
+        """Per model item (``items`` order), its similarity to the history items (net ``weights``
+        at least the fit's ``min_weight``), the best 1; None without neighbours or such items."""
         if self.neighbours is None:
             return None
-        return neighbour_scores(self.neighbours, self.items.positions(item_ids))
+        min_weight = self.meta.get("neighbours_min_weight", 0.0)
+        threshold = float(min_weight) if isinstance(min_weight, int | float) else 0.0
+        return neighbour_scores(self.neighbours, self.items.positions(item_ids), weights, threshold)
 
     # --- persistence ------------------------------------------------------------------------
 

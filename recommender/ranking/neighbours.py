@@ -22,6 +22,10 @@ import scipy.sparse as sp
 @dataclass(frozen=True)
 class NeighbourParams:
     k: int = 100  # neighbours kept per item
+    # A person counts as having used an item when their net weight on it is at least this: a like
+    # (4) or more, not a view and a click (1 + 2), so items merely shown together in a feed do not
+    # become each other's neighbours.
+    min_weight: float = 4.0
     shrink: float = 10.0
     asymmetry: float = 0.5  # 0.5: cosine
     block: int = 256  # items per block of the co-occurrence product (its memory: block × items at most)
@@ -30,14 +34,15 @@ class NeighbourParams:
 def fit_item_neighbours(matrix: sp.csr_matrix, params: NeighbourParams | None = None) -> sp.csr_matrix:
     """Items × items similarities (float32 CSR; row i holds item i's ``k`` nearest, never i itself).
 
-    ``matrix``: users × items; only positive entries count as having been used (a skip or a
-    dislike is no co-occurrence). Its values are not changed.
+    ``matrix``: users × items net weights; only entries of at least ``params.min_weight`` count
+    as having been used (a view, a skip or a dislike is no co-visit). Its values are not changed.
     """
     params = params or NeighbourParams()
     n_items = int(matrix.shape[1])
-    counts = np.bincount(matrix.indices[matrix.data > 0], minlength=n_items).astype(np.float64)
+    threshold = max(params.min_weight, np.finfo(np.float32).tiny)
+    counts = np.bincount(matrix.indices[matrix.data >= threshold], minlength=n_items).astype(np.float64)
     # Shares the index arrays with the matrix: only a float32 copy of the values.
-    used = (matrix.data > 0).astype(np.float32)
+    used = (matrix.data >= threshold).astype(np.float32)
     people = sp.csr_matrix((used, matrix.indices, matrix.indptr), shape=matrix.shape)
     left = np.power(counts, params.asymmetry)
     right = np.power(counts, 1.0 - params.asymmetry)
@@ -73,11 +78,14 @@ def fit_item_neighbours(matrix: sp.csr_matrix, params: NeighbourParams | None = 
     return sp.csr_matrix((data, indices, indptr), shape=(n_items, n_items))
 
 
-def neighbour_scores(neighbours: sp.csr_matrix, positions: np.ndarray) -> np.ndarray | None:
-    """Per item, the summed similarity to the given history items (model positions; -1 = unknown),
-    scaled so the best item scores 1. None when no history item is in the model or none has
-    neighbours."""
-    positions = np.unique(positions[positions >= 0])
+def neighbour_scores(
+    neighbours: sp.csr_matrix, positions: np.ndarray, weights: np.ndarray, min_weight: float
+) -> np.ndarray | None:
+    """Per item, the summed similarity to the history items (model positions, -1 = unknown) whose
+    net weight is at least ``min_weight`` (as in fitting), scaled so the best item scores 1. None
+    when no such item is in the model or none has neighbours."""
+    threshold = max(min_weight, np.finfo(np.float32).tiny)
+    positions = np.unique(positions[(positions >= 0) & (np.asarray(weights) >= threshold)])
     if not len(positions):
         return None
     summed = np.asarray(neighbours[positions].sum(axis=0), dtype=np.float64).ravel()
