@@ -199,21 +199,22 @@ class ALSOnly:
     ctx: Context
     name: str = "als"
 
+    def source(self, user: int) -> np.ndarray | None:
+        return self.ctx.collaborative(user)
+
     def scores_for(self, user: int) -> np.ndarray:
-        scores = self.ctx.collaborative(user)
+        scores = self.source(user)
         return np.full(self.ctx.n_items, np.nan) if scores is None else scores
 
 
 @dataclass
-class NeighboursOnly:
+class NeighboursOnly(ALSOnly):
     """Item neighbours alone ("people who went to X also went to Y"); no history, no opinion."""
 
-    ctx: Context
     name: str = "neighbours"
 
-    def scores_for(self, user: int) -> np.ndarray:
-        scores = self.ctx.neighbours(user)
-        return np.full(self.ctx.n_items, np.nan) if scores is None else scores
+    def source(self, user: int) -> np.ndarray | None:
+        return self.ctx.neighbours(user)
 
 
 @dataclass
