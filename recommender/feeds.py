@@ -110,7 +110,7 @@ def _history(user: AbstractBaseUser | AnonymousUser | None, kind: str) -> _Histo
         .annotate(net=Sum("weight"), engaged=Count("pk", filter=~Q(kind__in=IMPRESSION_KINDS)))
     )
     if kind == ItemKind.PLACE:  # in the same query: a review records its visit, so it is in here
-        rows = rows.annotate(low_rated=Exists(_low_rated(user.pk).filter(place_id=OuterRef("place_id"))))
+        rows = rows.annotate(low_rated=Exists(low_rated_places(user.pk).filter(place_id=OuterRef("place_id"))))
     ids, weights, excluded, low_rated = [], [], set(), set()
     for row in rows:
         if row["net"] > 0:
@@ -123,15 +123,9 @@ def _history(user: AbstractBaseUser | AnonymousUser | None, kind: str) -> _Histo
     return _History(np.asarray(ids, np.int64), np.asarray(weights, np.float32), excluded, low_rated)
 
 
-def low_rated_places(user: AbstractBaseUser | AnonymousUser | None, kind: str = ItemKind.PLACE) -> set[int]:
-    """Places the person's own review rates at most ``REVIEW_LOW_RATING`` (1-5): a visit, but
-    nothing to call liked in a reason or the interest profile. Empty for clips and anonymous people."""
-    if kind != ItemKind.PLACE or user is None or not user.is_authenticated:
-        return set()
-    return set(_low_rated(user.pk).values_list("place_id", flat=True))
-
-
-def _low_rated(user_id: int) -> Any:
+def low_rated_places(user_id: int) -> Any:
+    """The places (a ``place_id`` subquery) the person's own review rates at most
+    ``REVIEW_LOW_RATING`` (1-5): visits, but nothing to call liked in a reason or the interest profile."""
     return Review.objects.filter(user_id=user_id, rating__lte=settings.REVIEW_LOW_RATING).values("place_id")
 
 
@@ -167,6 +161,7 @@ TUNING_SETTINGS = (
     "BLEND_TUNE_USERS",
     "NEIGHBOURS_K",
     "NEIGHBOURS_SHRINK",
+    "NEIGHBOURS_MIN_WEIGHT",
 )
 
 
@@ -235,10 +230,8 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
     # "People who went where you went also went to …": candidates in their own right, since the
     # specific links they keep are what ALS's top items smooth away.
     near_history = model.neighbour_scores(history.positive_ids, history.positive_weights) if model else None
-    if near_history is not None and model is not None:
-        linked = np.flatnonzero(near_history > 0)  # only items someone visited with the person's
-        top = linked[np.argsort(-near_history[linked])][: per_source + len(history.excluded)]
-        ids.update([pk for pk in model.items.ids[top].tolist() if pk not in history.excluded][:per_source])
+    if near_history is not None and model is not None:  # only items someone went to with the person's
+        ids.update(_top_model_items(model, near_history, history.excluded, per_source, above=0.0))
     for vector in (centroid, interest):
         if vector is not None:
             neighbours = pool.filter(embedding__isnull=False).order_by(CosineDistance("embedding", vector))
@@ -299,6 +292,7 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
     if kind == ItemKind.CLIP:  # a place's block, boost or bury reaches the clips about it
         place_ids = np.asarray([r.place_id if r.place_id is not None else -1 for r in rows], dtype=np.int64)
     blocked, multiplier = apply_rules(rules, item_ids, categories, lats, lons, place_ids)
+    config = blend_config(model)
     blended = blend(
         Candidates(
             item_ids,
@@ -311,7 +305,7 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
             area_affinity=area_share,
         ),
         len(history.positive_ids),
-        blend_config(model),
+        config,
     )
 
     keep = ~blocked
@@ -347,7 +341,7 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
         acted_ids=acted_ids,
         chosen_keywords=request.interest_keywords,
         not_liked=low_rated,
-        also=_also(model, history, item_ids[picked], blend_config(model)) if near_history is not None else {},
+        also=_also(model, history, item_ids[picked], config) if near_history is not None else {},
     )
     # Reasons name what lifts an item above the ordinary candidate among those the filters kept.
     typical = typical_parts({name: values[kept] for name, values in blended.parts.items()})
@@ -453,8 +447,12 @@ def _in_areas(kind: str, pool: Any, areas: _Areas) -> Any:
     return pool.filter(**unlocated).order_by("-pk")
 
 
-def _top_model_items(model: FactorModel, scores: np.ndarray, excluded: set[int], n: int) -> list[int]:
-    order = np.argsort(-scores)
+def _top_model_items(
+    model: FactorModel, scores: np.ndarray, excluded: set[int], n: int, above: float = -np.inf
+) -> list[int]:
+    """The ``n`` model items of highest score (above ``above``), leaving out ``excluded``."""
+    order = np.flatnonzero(scores > above)
+    order = order[np.argsort(-scores[order])]
     top = [int(model.items.ids[i]) for i in order[: n + len(excluded)]]
     return [pk for pk in top if pk not in excluded][:n]
 
@@ -521,7 +519,8 @@ def _linked(kind: str, user: AbstractBaseUser | AnonymousUser | None, pool: Any)
     if kind == ItemKind.PLACE:
         seen_in = Clip.objects.filter(pk__in=liked, place__isnull=False).values("place_id")
         return list(pool.filter(pk__in=seen_in).values_list("pk", flat=True))
-    return list(pool.filter(place_id__in=liked).exclude(place_id__in=_low_rated(user.pk)).values_list("pk", flat=True))
+    about_liked = pool.filter(place_id__in=liked).exclude(place_id__in=low_rated_places(user.pk))
+    return list(about_liked.values_list("pk", flat=True))
 
 
 def _with_coordinates(kind: str, queryset: Any) -> list[Any]:
@@ -551,9 +550,7 @@ def _also(model: FactorModel | None, history: _History, item_ids: np.ndarray, co
     the blend. None is named when the nearest is a place the person's review rates low."""
     if model is None or model.neighbours is None or config.neighbours <= 0 or not len(item_ids):
         return {}
-    min_weight = model.meta.get("neighbours_min_weight", 0.0)
-    counted = history.positive_weights >= (float(min_weight) if isinstance(min_weight, int | float) else 0.0)
-    history_ids = history.positive_ids[counted]
+    history_ids = history.positive_ids[history.positive_weights >= model.neighbours_min_weight]
     history_pos, item_pos = model.items.positions(history_ids), model.items.positions(item_ids)
     known = history_pos >= 0
     if not np.any(known):

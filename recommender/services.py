@@ -234,7 +234,7 @@ def interest_profile(user: User, *, limit: int = 20) -> list[ProfileKeyword]:
             acted=Count("pk", filter=~Q(kind__in=[InteractionKind.VIEW, InteractionKind.CLICK])),
         )
         .filter(net__gt=0, acted__gt=0)
-        .exclude(place_id__in=low_rated_places(user))  # been there, rated it low: not liked
+        .exclude(place_id__in=low_rated_places(user.pk))  # been there, rated it low: not liked
         .order_by("-last")
         .values_list("place_id", flat=True)[:50]
     )

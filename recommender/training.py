@@ -247,12 +247,13 @@ def train_model(kind: str, params: ALSParams | None = None, *, publish_it: bool 
     version = f"{kind}-{timezone.now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
     # Before the fit: what the neighbours need on the side is freed before the fit's peak, which
     # then holds only their result (k per item) on top of what a raw fit needs.
-    neighbours = fit_item_neighbours(matrix, neighbour_params())
+    near = neighbour_params()
+    neighbours = fit_item_neighbours(matrix, near)
     release_free_memory()
     # The matrix is handed over (scaled in place, not copied): nothing below reads its values.
-    model = fit_als(matrix, users, items, params, version=version, consume=True)
-    model = replace(model, neighbours=neighbours)
-    model.meta["neighbours_min_weight"] = neighbour_params().min_weight
+    model = fit_als(matrix, users, items, params, version=version, consume=True).with_neighbours(
+        neighbours, near.min_weight
+    )
     interactions = int(matrix.nnz)
     # The inputs go before the map is fitted: its few MiB (embeddings, BLAS buffers) then fit under
     # the peak that reading and fitting already reached instead of adding to it.

@@ -105,6 +105,18 @@ def test_tuning_picks_what_this_catalogue_rewards_and_confirms_it_on_other_peopl
     assert row.users == 120 and row.items == 40 and row.embedding_model
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("BLEND_NEIGHBOURS", 1.0), ("NEIGHBOURS_K", 7), ("NEIGHBOURS_SHRINK", 3.0), ("NEIGHBOURS_MIN_WEIGHT", 1.0)],
+)
+def test_a_tuning_counts_only_while_the_neighbours_settings_are_those_it_started_from(
+    small: Settings, name: str, value: float
+) -> None:
+    before = tuning_key()
+    setattr(small, name, value)
+    assert tuning_key() != before
+
+
 def test_the_next_training_serves_the_tuning_and_rolling_back_serves_the_settings(small: Settings) -> None:
     grouped(30)
     before = train_model("place")

@@ -145,8 +145,7 @@ def build_context(
     matrix, _, _ = build_matrix(users, items, weights, users=user_index, items=item_index)
     model = fit_als(matrix, user_index, item_index, als_params, version="evaluation")
     neighbours = neighbours or NeighbourParams()
-    model = replace(model, neighbours=fit_item_neighbours(matrix, neighbours))
-    model.meta["neighbours_min_weight"] = neighbours.min_weight
+    model = model.with_neighbours(fit_item_neighbours(matrix, neighbours), neighbours.min_weight)
     mapping = None
     if item_vectors is not None:
         mapping = fit_attribute_map(item_vectors, model.item_factors, model.item_support)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -120,14 +120,24 @@ class FactorModel:
         """Predicted preference (≈0..1) of every model item, in ``items`` order."""
         return self.item_factors @ user_vector
 
+    def with_neighbours(self, neighbours: sp.csr_matrix, min_weight: float) -> FactorModel:
+        """This model with item neighbours fitted on its matrix, counting items from ``min_weight``."""
+        model = replace(self, neighbours=neighbours)
+        model.meta["neighbours_min_weight"] = float(min_weight)
+        return model
+
+    @property
+    def neighbours_min_weight(self) -> float:
+        """The net weight from which an item counted when the neighbours were fitted (so it does in a history)."""
+        value = self.meta.get("neighbours_min_weight", 0.0)
+        return float(value) if isinstance(value, int | float) else 0.0
+
     def neighbour_scores(self, item_ids: np.ndarray, weights: np.ndarray) -> np.ndarray | None:
         """Per model item (``items`` order), its similarity to the history items (net ``weights``
         at least the fit's ``min_weight``), the best 1; None without neighbours or such items."""
         if self.neighbours is None:
             return None
-        min_weight = self.meta.get("neighbours_min_weight", 0.0)
-        threshold = float(min_weight) if isinstance(min_weight, int | float) else 0.0
-        return neighbour_scores(self.neighbours, self.items.positions(item_ids), weights, threshold)
+        return neighbour_scores(self.neighbours, self.items.positions(item_ids), weights, self.neighbours_min_weight)
 
     # --- persistence ------------------------------------------------------------------------
 
