@@ -167,3 +167,12 @@ def test_rule_maths_on_plain_arrays() -> None:
     assert multiplier.tolist() == [1.0, 0.5, 1.0]
     assert not apply_rules(about_place, ids, categories, lats, lons)[0].any()  # a places feed has no place ids
     assert place_pins([10, 11, 12, 13], [(1, 13), (3, 99)], limit=4) == [13, 10, 99, 11]
+
+
+def test_an_item_pinned_twice_is_shown_once_and_the_earlier_rule_wins_a_position() -> None:
+    # Two rules pin place 3 (a rule for every feed at 1, one for place feeds at 3): shown once, at 1.
+    assert place_pins([1, 2, 3, 4], [(1, 3), (3, 3)], limit=5) == [3, 1, 2, 4]
+    assert place_pins([1, 2, 3, 4], [(3, 3), (1, 3)], limit=5) == [1, 2, 3, 4]
+    # Two items pinned to one position: the earlier rule's item there, the other right after.
+    assert place_pins([10, 11, 12], [(1, 1), (1, 2)], limit=3) == [1, 2, 10]
+    assert place_pins([10, 11, 12], [(2, 7), (1, 8), (2, 9)], limit=5) == [8, 7, 9, 10, 11]

@@ -71,8 +71,18 @@ def apply_rules(
 
 
 def place_pins(ranked: list[int], pins: list[tuple[int, int]], limit: int) -> list[int]:
-    """Insert pinned item ids at their 1-based positions (earlier rules win ties), then cut to ``limit``."""
-    result = [item for item in ranked if item not in {pinned for _, pinned in pins}]
-    for position, item in sorted(pins, key=lambda p: p[0]):
-        result.insert(min(position - 1, len(result)), item)
+    """Insert pinned item ids at their 1-based positions, then cut to ``limit``.
+
+    ``pins`` come in rule order: an item pinned by several rules takes the earlier rule's position
+    (it is shown once), and of two items pinned to one position the earlier rule's gets it, the
+    other the next one.
+    """
+    first: dict[int, int] = {}
+    for position, item in pins:
+        first.setdefault(item, position)
+    result = [item for item in ranked if item not in first]
+    placed = -1
+    for item, position in sorted(first.items(), key=lambda pin: pin[1]):  # stable: rule order within a position
+        placed = min(max(position - 1, placed + 1), len(result))
+        result.insert(placed, item)
     return result[:limit]
