@@ -198,6 +198,18 @@ def test_a_model_whose_id_map_does_not_match_its_factors_is_rejected(model: Fact
         FactorModel.load(garbage)
 
 
+@pytest.mark.parametrize("keep", [0.5, 0.9, 0.99])
+def test_a_truncated_model_file_is_a_model_file_error(model: FactorModel, tmp_path: Path, keep: float) -> None:
+    # A disk that filled up or a partial copy: the archive itself is broken, which numpy reports
+    # as zipfile's BadZipFile (or an EOFError / zlib error inside a member), not an OSError.
+    path = tmp_path / "model.npz"
+    model.save(path)
+    whole = path.read_bytes()
+    path.write_bytes(whole[: int(len(whole) * keep)])
+    with pytest.raises(ModelFileError, match=str(path)):
+        FactorModel.load(path)
+
+
 def candidates(**overrides: object) -> Candidates:
     base: dict[str, object] = {
         "item_ids": np.array([1, 2, 3]),

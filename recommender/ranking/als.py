@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
+import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -199,7 +201,8 @@ class FactorModel:
                 )
         except ModelFileError:
             raise
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            # A truncated or corrupt archive (a disk filled up, a partial copy) raises the last three.
             raise ModelFileError(f"{path}: {exc}") from exc
 
 
