@@ -216,6 +216,11 @@ REST_FRAMEWORK = {
     # The client address for throttles is REMOTE_ADDR, or the address API_TRUSTED_PROXIES hops back
     # in X-Forwarded-For when that many proxies you run sit in front: a forged header counts for nothing.
     "NUM_PROXIES": env_int("API_TRUSTED_PROXIES", 0, minimum=0, maximum=5),
+    "DEFAULT_PARSER_CLASSES": [
+        "recommender.api.parsers.StrictJSONParser",  # a 400, not a 500, for lone surrogates and deep nesting
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "recommender.api.pagination.CappedPageNumberPagination",
     "PAGE_SIZE": env_int("API_PAGE_SIZE", 20, minimum=1, maximum=100),
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],

@@ -48,6 +48,35 @@ def test_an_unsupported_media_type_is_a_415(as_alice: APIClient) -> None:
     assert_error(response, 415, "unsupported_media_type")
 
 
+@pytest.mark.parametrize("url", ["/api/v1/auth/signup/", "/api/v1/auth/token/"])
+def test_json_nested_too_deeply_is_a_400_not_a_500(url: str) -> None:
+    client = APIClient(raise_request_exception=False)
+    body = ("[" * 50_000 + "]" * 50_000).encode()  # 100 kB, under the size limit: Python's json recursed per level
+    body_error = assert_error(client.generic("POST", url, body, content_type="application/json"), 400, "parse_error")
+    assert "nested too deeply" in body_error["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        '{"item_type": "place", "item_id": %d, "kind": "like", "event_id": "\\ud800"}',
+        '{"item_type": "\\ud800", "item_id": %d, "kind": "like"}',
+        '{"item_type": "place", "item_id": %d, "kind": "\\udfff"}',
+    ],
+)
+def test_a_lone_surrogate_in_a_json_string_is_a_400_not_a_500(as_alice: APIClient, event: str) -> None:
+    # Valid JSON, but no text: echoed back in a field's error message, the answer could not be encoded.
+    as_alice.raise_request_exception = False
+    place = PlaceFactory()
+    body = '{"events": [%s]}' % (event % place.pk)
+    response = as_alice.generic("POST", "/api/v1/interactions/", body.encode(), content_type="application/json")
+    assert "surrogate" in assert_error(response, 400, "parse_error")["error"]["message"]
+    # Korean and emoji (a surrogate pair in JSON escapes) are text, and fine.
+    fine = '{"events": [{"item_type": "place", "item_id": %d, "kind": "like", "event_id": "좋아\\ud83d\\ude00"}]}'
+    ok = as_alice.generic("POST", "/api/v1/interactions/", (fine % place.pk).encode(), content_type="application/json")
+    assert ok.status_code in (200, 201), ok.content
+
+
 def test_the_schema_describes_every_api_endpoint() -> None:
     schema = Client().get("/api/schema/?format=json").json()
     paths = set(schema["paths"])
