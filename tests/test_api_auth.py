@@ -45,8 +45,9 @@ def test_sign_up_refuses_a_password_like_the_username(anon: APIClient) -> None:
     assert_error(response, 400, field="password")
 
 
-def test_sign_up_refuses_a_taken_username_whatever_its_case(anon: APIClient, alice: User) -> None:
-    response = anon.post("/api/v1/auth/signup/", {"username": "ALICE", "password": PASSWORD})
+@pytest.mark.parametrize("name", ["ALICE", "ＡＬＩＣＥ", "ａｌｉｃｅ"])  # full-width letters are stored NFKC-normalised
+def test_sign_up_refuses_a_taken_username_whatever_its_case_or_width(anon: APIClient, alice: User, name: str) -> None:
+    response = anon.post("/api/v1/auth/signup/", {"username": name, "password": PASSWORD})
     assert_error(response, 400, field="username")
     assert User.objects.count() == 1
 

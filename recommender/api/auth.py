@@ -39,7 +39,12 @@ class AccountError(ValueError):
 
 
 def sign_up(username: str, password: str, email: str = "") -> User:
-    """Create a person's account, checking the password with Django's validators."""
+    """Create a person's account, checking the password with Django's validators.
+
+    The name is NFKC-normalised first, as ``create_user`` stores it (and the web form checks it):
+    "ＡＬＩＣＥ" is "ALICE", taken when "alice" is.
+    """
+    username = User.normalize_username(username)
     candidate = User(username=username, email=email)
     problems: dict[str, list[str]] = {}
     try:
