@@ -80,6 +80,15 @@ def test_places_filter_by_category_and_district_ignoring_case(anon: APIClient) -
     assert names(anon.get("/api/v1/places/?category=CAFE&district=mapo")) == ["a"]
 
 
+@pytest.mark.parametrize("blank", ["", "%20", "%20%20"])
+def test_a_blank_search_or_filter_filters_nothing(anon: APIClient, blank: str) -> None:
+    # A search box sends what was typed: spaces only are no search, not a 400.
+    PlaceFactory(name="a", category="cafe")
+    PlaceFactory(name="b", category="museum")
+    for name in ("q", "category", "district"):
+        assert sorted(names(anon.get(f"/api/v1/places/?{name}={blank}"))) == ["a", "b"]
+
+
 def test_search_finds_korean_and_english_text_in_names_descriptions_and_addresses(anon: APIClient) -> None:
     PlaceFactory(name="카페 온도", address="서울 마포구 연남동")
     PlaceFactory(name="River Deck", description="Quiet café with a river view")

@@ -36,11 +36,15 @@ def radius_field(**kwargs: Any) -> FiniteFloatField:
 class CatalogueQuery(serializers.Serializer):
     """Filters of the place and clip lists (a clip is filtered by its place's district/location/hours)."""
 
+    # Blank (or only spaces, as a search box may send) filters nothing, as an absent one.
     q = serializers.CharField(
-        required=False, max_length=MAX_QUERY_LENGTH, help_text="text search, Korean or English (every word must match)"
+        required=False,
+        allow_blank=True,
+        max_length=MAX_QUERY_LENGTH,
+        help_text="text search, Korean or English (every word must match)",
     )
-    category = serializers.CharField(required=False, max_length=100)
-    district = serializers.CharField(required=False, max_length=100)
+    category = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    district = serializers.CharField(required=False, allow_blank=True, max_length=100)
     near = serializers.RegexField(
         r"^\s*-?\d+(\.\d+)?\s*,\s*-?\d+(\.\d+)?\s*$",
         required=False,
