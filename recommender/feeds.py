@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 from pgvector.django import CosineDistance
 
@@ -92,7 +92,11 @@ class _History:
     positive_ids: np.ndarray
     positive_weights: np.ndarray
     excluded: set[int]
-    low_rated: set[int] = field(default_factory=set)  # places of it the person's review rates low
+    # Never called "liked" in a reason or the interest profile, though they count in the scores:
+    # places the person's review rates low, and items whose latest event of theirs is a dislike.
+    low_rated: set[int] = field(default_factory=set)
+    # Where the person has been: places they visited; in clip feeds, clips they watched.
+    been: set[int] = field(default_factory=set)
 
 
 def _item_model(kind: str) -> type[Place] | type[Clip]:
@@ -104,23 +108,55 @@ def _history(user: AbstractBaseUser | AnonymousUser | None, kind: str) -> _Histo
     if user is None or not user.is_authenticated:
         return empty
     column = "place_id" if kind == ItemKind.PLACE else "clip_id"
+    been_kind = InteractionKind.VISIT if kind == ItemKind.PLACE else InteractionKind.WATCH
     rows = (
         Interaction.objects.filter(user_id=user.pk, **{f"{column}__isnull": False})
         .values(column)
-        .annotate(net=Sum("weight"), engaged=Count("pk", filter=~Q(kind__in=IMPRESSION_KINDS)))
+        .annotate(
+            net=Sum("weight"),
+            engaged=Count("pk", filter=~Q(kind__in=IMPRESSION_KINDS)),
+            been=Count("pk", filter=Q(kind=been_kind)),
+            disowned=Exists(disliked_last(user.pk, column).filter(**{column: OuterRef(column)})),
+        )
     )
     if kind == ItemKind.PLACE:  # in the same query: a review records its visit, so it is in here
         rows = rows.annotate(low_rated=Exists(low_rated_places(user.pk).filter(place_id=OuterRef("place_id"))))
-    ids, weights, excluded, low_rated = [], [], set(), set()
+    ids, weights, excluded, low_rated, been = [], [], set(), set(), set()
     for row in rows:
         if row["net"] > 0:
             ids.append(row[column])
             weights.append(row["net"])
         if row["engaged"] or row["net"] <= 0:
             excluded.add(row[column])
-        if row.get("low_rated"):
+        if row.get("low_rated") or row["disowned"]:
             low_rated.add(row[column])
-    return _History(np.asarray(ids, np.int64), np.asarray(weights, np.float32), excluded, low_rated)
+        if row["been"]:
+            been.add(row[column])
+    return _History(np.asarray(ids, np.int64), np.asarray(weights, np.float32), excluded, low_rated, been)
+
+
+def disliked_last(user_id: int, column: str) -> Any:
+    """The items (a ``column`` subquery: place_id or clip_id) whose latest event of the person, other
+    than a view or a click, is a dislike: "not interested" after a visit or a like takes the like back
+    (a dislike's -5 need not outweigh them in the net weight)."""
+    latest = (
+        Interaction.objects.filter(user_id=user_id, **{column: OuterRef(column)})
+        .exclude(kind__in=IMPRESSION_KINDS)
+        .order_by("-occurred_at", "-pk")
+        .values("kind")[:1]
+    )
+    return (
+        Interaction.objects.filter(user_id=user_id, kind=InteractionKind.DISLIKE, **{f"{column}__isnull": False})
+        .annotate(latest=Subquery(latest))
+        .filter(latest=InteractionKind.DISLIKE)
+        .values(column)
+    )
+
+
+def not_liked_places(user_id: int) -> Q:
+    """A filter on ``place_id`` for the places never to call liked: rated low by the person's review,
+    or disliked since they last liked, saved or visited them."""
+    return Q(place_id__in=low_rated_places(user_id)) | Q(place_id__in=disliked_last(user_id, "place_id"))
 
 
 def low_rated_places(user_id: int) -> Any:
@@ -350,11 +386,14 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
         parts = {name: float(values[index]) for name, values in blended.parts.items()}
         d = float(distance[index]) if distance is not None and not np.isnan(distance[index]) else None
         proof = evidence.for_item(rank)
-        near = None  # the usual place this item is near, named in a "nearby" reason
+        near, been = None, True  # the usual place this item is near, named in a "nearby" reason
         if origin is not None and origin.places and nearest_origin is not None and nearest_origin[index] >= 0:
             near = origin.places[int(nearest_origin[index])]
+            been = origin.been[int(nearest_origin[index])]
         # The person's own district this item is in, for items whose distance is unknown.
         area = str(item_areas[index]) if d is None and area_share is not None and area_share[index] > 0 else None
+        if area is not None and areas is not None:
+            been = area in areas.been
         items.append(
             FeedItem(
                 item=rows[index],
@@ -372,6 +411,7 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
                         near,
                         area,
                         kind,
+                        been,
                     )
                 ),
                 evidence=proof,
@@ -395,6 +435,7 @@ class _Origin:
     lats: np.ndarray
     lons: np.ndarray
     places: list[str]  # the usual places' names, heaviest first (none for a request location)
+    been: list[bool] = field(default_factory=list)  # per usual place: visited (clips: one watched), not only liked
 
 
 @dataclass(frozen=True)
@@ -403,6 +444,7 @@ class _Areas:
 
     names: np.ndarray  # distinct district names, heaviest first
     weights: np.ndarray
+    been: set[str] = field(default_factory=set)  # those holding a place visited (clips: a clip watched)
 
 
 def _whereabouts(request: FeedRequest, kind: str, history: _History) -> tuple[_Origin | None, _Areas | None]:
@@ -428,7 +470,17 @@ def _whereabouts(request: FeedRequest, kind: str, history: _History) -> tuple[_O
     lats = np.asarray([r[1] for r in located], dtype=np.float64)
     lons = np.asarray([r[2] for r in located], dtype=np.float64)
     usual = usual_places(lats, lons, np.asarray([weight_of[r[0]] for r in located], dtype=np.float64))
-    origin = _Origin("usual_area", lats[usual], lons[usual], [located[i][3] for i in usual]) if len(usual) else None
+    origin = (
+        _Origin(
+            "usual_area",
+            lats[usual],
+            lons[usual],
+            [located[i][3] for i in usual],
+            [located[i][0] in history.been for i in usual],
+        )
+        if len(usual)
+        else None
+    )
     totals: dict[str, float] = {}
     for pk, *_, district in rows:
         if district:
@@ -436,7 +488,8 @@ def _whereabouts(request: FeedRequest, kind: str, history: _History) -> tuple[_O
     if not totals:
         return origin, None
     names, weights = zip(*sorted(totals.items(), key=lambda kv: (-kv[1], kv[0])), strict=True)
-    return origin, _Areas(np.asarray(names, dtype=object), np.asarray(weights, dtype=np.float64))
+    been = {district for pk, *_, district in rows if district and pk in history.been}
+    return origin, _Areas(np.asarray(names, dtype=object), np.asarray(weights, dtype=np.float64), been)
 
 
 def _in_areas(kind: str, pool: Any, areas: _Areas) -> Any:
@@ -505,7 +558,8 @@ def _nearby(kind: str, pool: Any, origin: _Origin, radius_km: float) -> Any:
 def _linked(kind: str, user: AbstractBaseUser | AnonymousUser | None, pool: Any) -> list[int]:
     """Places seen in clips the person liked; clips about places the person liked. "Liked" is
     the other kind's history (a positive net weight, as in ``_history``; not a place their own
-    review rates low), read in subqueries of the one query this costs; none for anonymous visitors."""
+    review rates low, nor an item disliked since), read in subqueries of the one query this costs;
+    none for anonymous visitors."""
     if user is None or not user.is_authenticated:
         return []
     column = "clip_id" if kind == ItemKind.PLACE else "place_id"
@@ -517,9 +571,13 @@ def _linked(kind: str, user: AbstractBaseUser | AnonymousUser | None, pool: Any)
         .values(column)
     )
     if kind == ItemKind.PLACE:
-        seen_in = Clip.objects.filter(pk__in=liked, place__isnull=False).values("place_id")
+        seen_in = (
+            Clip.objects.filter(pk__in=liked, place__isnull=False)
+            .exclude(pk__in=disliked_last(user.pk, "clip_id"))
+            .values("place_id")
+        )
         return list(pool.filter(pk__in=seen_in).values_list("pk", flat=True))
-    about_liked = pool.filter(place_id__in=liked).exclude(place_id__in=low_rated_places(user.pk))
+    about_liked = pool.filter(place_id__in=liked).exclude(not_liked_places(user.pk))
     return list(about_liked.values_list("pk", flat=True))
 
 
@@ -681,6 +739,7 @@ def _reason(
     near: str | None = None,
     area: str | None = None,
     kind: str = ItemKind.PLACE,
+    been: bool = True,
 ) -> dict[str, Any]:
     """The one-line "why" of an item, from its leading score part (``top_parts``) and the evidence."""
     for name, _ in parts:
@@ -703,13 +762,15 @@ def _reason(
             break
     if distance_km is not None and distance_km < 1.5:
         reason = {"code": "nearby", "distance_km": round(distance_km, 1), "keywords": proof["keywords"]}
-        # Without a location in the request, the distance is from a place the person has been; in a
-        # clip feed, from the place of clips they watched (which says nothing of having been there).
+        # Without a location in the request, the distance is from a place the person has been (been
+        # false: one they only saved or liked); in a clip feed, from the place of clips they watched
+        # (been false: only liked), which says nothing of having been there.
         if near:
             reason["near"] = near
+            reason["been"] = been
             if kind == ItemKind.CLIP:
                 reason["via"] = "clips"
         return reason
-    if area:  # no coordinates, but in a district the person usually goes
-        return {"code": "usual_area", "area": area, "keywords": proof["keywords"]}
+    if area:  # no coordinates, but in a district the person usually goes (been false: only saved or liked)
+        return {"code": "usual_area", "area": area, "been": been, "keywords": proof["keywords"]}
     return {"code": "popular", "keywords": proof["keywords"]}

@@ -23,7 +23,7 @@ from places import services as place_services
 from places.models import Place, Review
 from recommender import feed_cache
 from recommender.enqueue import EXTRACT_QUERY, TRAIN_MODELS, enqueue_on_commit
-from recommender.feeds import Feed, FeedRequest, low_rated_places, recommend
+from recommender.feeds import Feed, FeedRequest, not_liked_places, recommend
 from recommender.keywords import recency_weight, refresh_interest_vector, refresh_place_keywords
 from recommender.models import (
     Interaction,
@@ -214,13 +214,21 @@ def interest_profile(user: User, *, limit: int = 20) -> list[ProfileKeyword]:
         entry.weight += weight
         entry.sources.add(source)
 
-    for keyword_id, text, tag, weight, created in SearchQueryKeyword.objects.filter(
-        query__user=user, query__intent=QueryIntent.INTEREST, keyword__is_hidden=False
-    ).values_list("keyword_id", "keyword__text", "keyword__tag_en", "weight", "query__created_at")[:500]:
+    for keyword_id, text, tag, weight, created in (
+        SearchQueryKeyword.objects.filter(
+            query__user=user, query__intent=QueryIntent.INTEREST, keyword__is_hidden=False
+        )
+        .order_by("-query__created_at")
+        .values_list(  # the newest, when there are more
+            "keyword_id", "keyword__text", "keyword__tag_en", "weight", "query__created_at"
+        )[:500]
+    ):
         add(keyword_id, text, tag, weight * recency_weight(created, now, settings.INTEREST_HALF_LIFE_DAYS), "search")
-    for keyword_id, text, tag, weight, polarity in ReviewKeyword.objects.filter(
-        review__user=user, keyword__is_hidden=False
-    ).values_list("keyword_id", "keyword__text", "keyword__tag_en", "weight", "polarity")[:500]:
+    for keyword_id, text, tag, weight, polarity in (
+        ReviewKeyword.objects.filter(review__user=user, keyword__is_hidden=False)
+        .order_by("-review__created_at")
+        .values_list("keyword_id", "keyword__text", "keyword__tag_en", "weight", "polarity")[:500]
+    ):
         add(keyword_id, text, tag, weight * polarity, "review")
     # Places the person acted on (not merely saw or clicked) and whose events add up to a positive
     # net weight, as the feeds read "liked": a place clicked and then disliked is not liked, nor
@@ -234,13 +242,15 @@ def interest_profile(user: User, *, limit: int = 20) -> list[ProfileKeyword]:
             acted=Count("pk", filter=~Q(kind__in=[InteractionKind.VIEW, InteractionKind.CLICK])),
         )
         .filter(net__gt=0, acted__gt=0)
-        .exclude(place_id__in=low_rated_places(user.pk))  # been there, rated it low: not liked
+        .exclude(not_liked_places(user.pk))  # been there and rated it low, or disliked it since: not liked
         .order_by("-last")
         .values_list("place_id", flat=True)[:50]
     )
-    for keyword_id, text, tag, weight in PlaceKeyword.objects.filter(
-        place_id__in=list(liked_places), keyword__is_hidden=False, weight__gt=0
-    ).values_list("keyword_id", "keyword__text", "keyword__tag_en", "weight")[:1000]:
+    for keyword_id, text, tag, weight in (
+        PlaceKeyword.objects.filter(place_id__in=list(liked_places), keyword__is_hidden=False, weight__gt=0)
+        .order_by("-weight")
+        .values_list("keyword_id", "keyword__text", "keyword__tag_en", "weight")[:1000]
+    ):
         add(keyword_id, text, tag, weight, "liked")
     muted = set(MutedKeyword.objects.filter(user=user).values_list("keyword_id", flat=True))
     ranked = sorted((k for k in found.values() if k.weight > 0 and k.keyword_id not in muted), key=lambda k: -k.weight)

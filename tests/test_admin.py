@@ -171,7 +171,7 @@ def test_preview_shows_a_persons_feed_before_and_after_rules_with_score_parts(st
     after, before = page.split("Before rules")
     assert "Blocked Bakery" not in after and "Blocked Bakery" in before
     assert "Other Cafe" in after and "<td>liked one</td>" not in after  # seen: not recommended again
-    assert "from liked one, where you have been" in after  # but named as where alice has been
+    assert "from liked one, which you saved or liked" in after  # but named as near what alice liked (no visit)
     assert "Popularity" in page and "Curator" in page
 
 

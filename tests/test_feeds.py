@@ -10,12 +10,21 @@ import numpy as np
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.test import override_settings
+from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from clips.models import Clip
 from places.models import Place
 from recommender.feeds import FeedRequest, recommend
-from recommender.models import Interaction, InteractionKind, Keyword, ModelVersion, QueryIntent, UserProfile
+from recommender.models import (
+    Interaction,
+    InteractionKind,
+    Keyword,
+    ModelVersion,
+    PlaceKeyword,
+    QueryIntent,
+    UserProfile,
+)
 from recommender.ranking.als import ModelFileError
 from recommender.training import live_model, publish, train_model
 from tests.factories import ClipFactory, InteractionFactory, PlaceFactory, SearchQueryFactory, UserFactory
@@ -176,7 +185,13 @@ def test_a_person_who_goes_to_two_areas_gets_both_and_not_the_midpoint() -> None
     assert distance["by home"] == pytest.approx(0.14, abs=0.01)
     assert distance["halfway"] == pytest.approx(5.56, abs=0.05)
     reason = dict(zip(names(feed), [item.reason for item in feed.items], strict=True))
-    assert reason["by the office"] == {"code": "nearby", "distance_km": 0.1, "keywords": [], "near": "office"}
+    assert reason["by the office"] == {
+        "code": "nearby",
+        "distance_km": 0.1,
+        "keywords": [],
+        "near": "office",
+        "been": True,
+    }
 
 
 def test_without_coordinates_the_districts_a_person_usually_goes_count_instead() -> None:
@@ -197,7 +212,7 @@ def test_without_coordinates_the_districts_a_person_usually_goes_count_instead()
     parts = {name: item.parts["distance"] for name, item in zip(order, feed.items, strict=True)}
     assert parts["in her district"] > 0 == parts["somewhere"] > parts["across town"]
     reason = dict(zip(order, [item.reason for item in feed.items], strict=True))
-    assert reason["museum in her district"] == {"code": "usual_area", "area": "성수동1가", "keywords": []}
+    assert reason["museum in her district"] == {"code": "usual_area", "area": "성수동1가", "been": True, "keywords": []}
     assert reason["across town"]["code"] != "usual_area"
     # Where she is now (a location sent) is what counts then: places without coordinates are neutral.
     there = recommend(ivy, FeedRequest(limit=4, latitude=37.5, longitude=127.0))
@@ -249,6 +264,33 @@ def test_a_nearby_reason_says_where_the_person_has_been_in_place_feeds_and_what_
     like(ines, onion, InteractionKind.VISIT)
     place_reason = recommend(ines, FeedRequest(limit=1)).items[0].reason
     assert place_reason["code"] == "nearby" and place_reason["near"] == "Onion" and "via" not in place_reason
+    assert place_reason["been"] is True and clip_reason["been"] is True
+
+
+def test_a_nearby_reason_does_not_claim_a_visit_to_a_place_only_saved_or_a_watch_of_a_clip_only_liked() -> None:
+    jane = UserFactory()
+    wishlist = PlaceFactory(name="Wishlist", embedding=None, latitude=37.55, longitude=126.92)
+    corner = PlaceFactory(name="around the corner", embedding=None, latitude=37.551, longitude=126.921)
+    like(jane, wishlist, InteractionKind.SAVE)
+    reason = recommend(jane, FeedRequest(limit=1)).items[0].reason
+    assert reason["code"] == "nearby" and reason["near"] == "Wishlist" and reason["been"] is False
+    like(jane, ClipFactory(title="Wishlist tour", place=wishlist))  # a like, not a watch
+    ClipFactory(title="corner clip", place=corner)
+    clip_reason = recommend(jane, FeedRequest(kind="clip", limit=1)).items[0].reason
+    assert clip_reason["near"] == "Wishlist" and clip_reason["via"] == "clips" and clip_reason["been"] is False
+    like(jane, wishlist, InteractionKind.VISIT)  # and then she went
+    assert recommend(jane, FeedRequest(limit=1)).items[0].reason["been"] is True
+
+
+def test_a_usual_area_reason_does_not_claim_the_person_goes_where_they_only_saved_places() -> None:
+    kate = UserFactory()
+    saved = PlaceFactory(name="saved", embedding=None, latitude=None, longitude=None, district="성수동1가")
+    PlaceFactory(name="same district", embedding=None, latitude=None, longitude=None, district="성수동1가")
+    like(kate, saved, InteractionKind.SAVE)
+    reason = recommend(kate, FeedRequest(limit=1)).items[0].reason
+    assert reason == {"code": "usual_area", "area": "성수동1가", "been": False, "keywords": []}
+    like(kate, saved, InteractionKind.VISIT)
+    assert recommend(kate, FeedRequest(limit=1)).items[0].reason["been"] is True
 
 
 def test_open_now_drops_closed_places_and_keeps_ones_with_unknown_hours() -> None:
@@ -442,6 +484,32 @@ def test_a_place_the_persons_review_rates_low_is_never_called_liked() -> None:
     assert similar_to() == {None}
     edit_review(erin, review.pk, rating=4)  # on second thought
     assert similar_to() == {"disliked café"}
+
+
+def test_a_place_disliked_after_a_visit_or_a_like_is_no_longer_called_liked() -> None:
+    from recommender.services import interest_profile
+
+    fred = UserFactory()
+    went = cafe("went there", 0)
+    like(fred, museum("liked museum", 1))
+    for i in range(3):
+        cafe(f"other café {i}", 10 + i)
+    like(fred, went, InteractionKind.VISIT, occurred_at=timezone.now() - dt.timedelta(days=2))
+    like(fred, went, InteractionKind.LIKE, occurred_at=timezone.now() - dt.timedelta(days=2))
+    keyword = Keyword.objects.create(text="조용한", language="ko", tag_en="quiet")
+    PlaceKeyword.objects.create(place=went, keyword=keyword, count=1, weight=1.0)
+
+    def similar_to() -> set[str | None]:
+        feed = recommend(fred, FeedRequest())
+        return {entry.evidence.get("similar_to", {}).get("name") for entry in feed.items if "café" in str(entry.item)}
+
+    assert similar_to() == {"went there"} and [k.text for k in interest_profile(fred)] == ["조용한"]
+    # "Not interested" (-5) does not outweigh a visit and a like (+10), but it is his latest word.
+    like(fred, went, InteractionKind.DISLIKE)
+    assert similar_to() == {None}
+    assert interest_profile(fred) == []  # its keywords are no longer what he "liked"
+    like(fred, went, InteractionKind.LIKE)  # changed his mind again
+    assert similar_to() == {"went there"}
 
 
 def test_diversity_brings_a_different_item_into_the_top_of_the_feed(settings: Settings) -> None:

@@ -117,3 +117,20 @@ def test_a_usual_area_reason_names_the_district_in_either_language() -> None:
         assert reason_text(reason) == "In 성수동1가, where you often go · quiet"
     with translation.override("ko"):
         assert reason_text(reason) == "자주 가는 성수동1가에 있어요 · quiet"
+    # Only saved or liked places there: no claim that the person goes there.
+    saved = {**reason, "been": False}
+    with translation.override("en"):
+        assert reason_text(saved) == "In 성수동1가, near places you saved or liked · quiet"
+    with translation.override("ko"):
+        assert reason_text(saved) == "저장하거나 좋아한 곳이 있는 성수동1가에 있어요 · quiet"
+
+
+def test_a_nearby_reason_claims_no_visit_of_a_place_only_saved_or_liked_in_either_language() -> None:
+    saved = {"code": "nearby", "distance_km": 0.3, "near": "망원 카페", "been": False, "keywords": ["quiet"]}
+    liked_clips = {**saved, "via": "clips"}
+    with translation.override("en"):
+        assert reason_text(saved) == "0.3 km from 망원 카페, which you saved or liked · quiet"
+        assert reason_text(liked_clips) == "0.3 km from 망원 카페, seen in clips you liked · quiet"
+    with translation.override("ko"):
+        assert reason_text(saved) == "저장하거나 좋아한 망원 카페에서 0.3 km · quiet"
+        assert reason_text(liked_clips) == "좋아한 클립 속 망원 카페에서 0.3 km · quiet"

@@ -36,8 +36,10 @@ def _feed_item_serializer(name: str, item: serializers.Serializer) -> serializer
                 help_text='{"code": search|similar|collaborative|new_match|interests|nearby|usual_area|pinned|'
                 'popular, ...details}; "nearby" has distance_km, and near (the name of the place the person has '
                 'been that it is near; in clip feeds, with via "clips", the place of clips they watched) when no '
-                'location was sent; "usual_area" has area (a district the person '
-                'usually goes to, for an item without coordinates); "collaborative" may have item (a place the '
+                "location was sent, with been (false when that place was only saved or liked, or its clips only "
+                'liked); "usual_area" has area (a district the person usually goes to, for an item without '
+                'coordinates) and been (false when only saved or liked places are there); "collaborative" may '
+                "have item (a place the "
                 'person went to, or with via "clips" a clip they watched, whose neighbour this item is: people who '
                 "went there also went here)"
             ),

@@ -31,20 +31,31 @@ def reason_text(reason: dict[str, Any]) -> str:
         line = _("New here, and like what people with your taste enjoy")
     elif code == "interests":
         line = _("Matches the interests you picked")
-    elif code == "nearby" and reason.get("near") and reason.get("via") == "clips":
-        line = _("%(distance)s km from %(place)s, seen in clips you watched") % {
-            "distance": reason.get("distance_km", ""),
-            "place": reason["near"],
-        }
     elif code == "nearby" and reason.get("near"):
-        line = _("%(distance)s km from %(place)s, where you have been") % {
-            "distance": reason.get("distance_km", ""),
-            "place": reason["near"],
-        }
+        # "been" false: the place was only saved or liked (a clip only liked), never visited (watched).
+        been = reason.get("been", True)
+        if reason.get("via") == "clips":
+            text = (
+                _("%(distance)s km from %(place)s, seen in clips you watched")
+                if been
+                else _("%(distance)s km from %(place)s, seen in clips you liked")
+            )
+        else:
+            text = (
+                _("%(distance)s km from %(place)s, where you have been")
+                if been
+                else _("%(distance)s km from %(place)s, which you saved or liked")
+            )
+        line = text % {"distance": reason.get("distance_km", ""), "place": reason["near"]}
     elif code == "nearby":
         line = _("Nearby · %(distance)s km") % {"distance": reason.get("distance_km", "")}
     elif code == "usual_area":
-        line = _("In %(area)s, where you often go") % {"area": reason.get("area", "")}
+        text = (
+            _("In %(area)s, where you often go")
+            if reason.get("been", True)
+            else _("In %(area)s, near places you saved or liked")
+        )
+        line = text % {"area": reason.get("area", "")}
     elif code == "pinned":
         line = _("Featured by our editors")
     else:
