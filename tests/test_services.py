@@ -113,6 +113,26 @@ def test_a_place_reviewed_with_a_low_rating_lends_the_profile_no_keywords(settin
     assert {k.tag_en for k in interest_profile(alice)} == {"rooftop", "loud"}
 
 
+def test_a_heavy_searchers_profile_keeps_their_newest_searches() -> None:
+    # 100 old searches with 500 keyword links fill the cut; the newest search must not be the one cut.
+    from recommender.models import SearchQueryKeyword
+
+    user = UserFactory()
+    old = timezone.now() - dt.timedelta(days=60)
+    words = Keyword.objects.bulk_create([Keyword(text=f"old {i}", language="en") for i in range(500)])
+    searches = SearchQuery.objects.bulk_create(
+        [SearchQuery(user=user, text=f"q{i}", created_at=old, intent=QueryIntent.INTEREST) for i in range(100)]
+    )
+    SearchQueryKeyword.objects.bulk_create(
+        [SearchQueryKeyword(query=searches[i // 5], keyword=k, weight=0.2) for i, k in enumerate(words)]
+    )
+    fresh = SearchQuery.objects.create(
+        user=user, text="한강 카페", created_at=timezone.now(), intent=QueryIntent.INTEREST
+    )
+    fresh.keyword_links.create(keyword=Keyword.objects.create(text="한강 카페", language="ko"), weight=1.0)
+    assert interest_profile(user, limit=50)[0].text == "한강 카페"
+
+
 def test_a_muted_interest_leaves_the_profile_and_the_interest_vector_until_unmuted() -> None:
     import numpy as np
 
