@@ -14,7 +14,7 @@ from datetime import datetime
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, FloatField, Sum
+from django.db.models import Count, F, FloatField, Q, Sum
 from django.db.models.functions import Cast
 from django.db.models.lookups import Exact
 from django.utils import timezone
@@ -201,6 +201,27 @@ def recency_weight(created_at: datetime, now: datetime, half_life_days: float) -
     return math.pow(0.5, age_days / half_life_days)
 
 
+def provisional_interest_vector(texts: Sequence[str], *, user_id: int | None = None) -> np.ndarray | None:
+    """An interest vector before any search is extracted: the unit mean of the stored embeddings of
+    the keywords the texts name (a picked keyword is searched by its text; a typed search's words
+    count too). Hidden keywords, and those the person muted, do not count. No model runs."""
+    whole = [t.strip() for t in texts if t.strip()]
+    words = [w for t in whole for w in t.split()][:64]
+    if not whole:
+        return None
+    matches = Keyword.objects.filter(is_hidden=False, embedding__isnull=False).filter(
+        Q(text__in=whole) | Q(text__in=words) | Q(tag_en__in=whole) | Q(tag_en__in=words)
+    )
+    if user_id is not None:
+        matches = matches.exclude(muted_by__user_id=user_id)
+    vectors = [np.asarray(v, dtype=np.float64) for v in matches.values_list("embedding", flat=True)[:64]]
+    if not vectors:
+        return None
+    mean = np.mean(vectors, axis=0)
+    norm = float(np.linalg.norm(mean))
+    return (mean / norm).astype(np.float32) if norm > 0 else None
+
+
 def refresh_interest_vector(user_id: int, *, now: datetime | None = None) -> bool:
     """Rebuild a user's interest vector from their recent interest searches' keyword embeddings.
 
@@ -211,7 +232,13 @@ def refresh_interest_vector(user_id: int, *, now: datetime | None = None) -> boo
     now = now or timezone.now()
     interest_links = SearchQueryKeyword.objects.filter(query__user_id=user_id, query__intent=QueryIntent.INTEREST)
     if not interest_links.exists():
-        # Nothing extracted yet (or only task searches): keep the vector onboarding may have set.
+        # Nothing extracted yet (or only task searches): the provisional vector onboarding set,
+        # rebuilt from the same searches, so a keyword muted or hidden since leaves it at once.
+        pending = SearchQuery.objects.filter(user_id=user_id, keywords_key="").order_by("-created_at")
+        texts = list(pending.values_list("text", flat=True)[: settings.INTEREST_MAX_KEYWORDS])
+        if texts:
+            vector = provisional_interest_vector(texts, user_id=user_id)
+            UserProfile.objects.update_or_create(user_id=user_id, defaults={"interest_embedding": vector})
         feed_cache.touch_person(user_id)  # the search behind it now explains the feed all the same
         return False
     links = (

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
@@ -24,7 +23,12 @@ from places.models import Place, Review
 from recommender import feed_cache
 from recommender.enqueue import EXTRACT_QUERY, TRAIN_MODELS, enqueue_on_commit
 from recommender.feeds import Feed, FeedRequest, not_liked_places, recommend
-from recommender.keywords import recency_weight, refresh_interest_vector, refresh_place_keywords
+from recommender.keywords import (
+    provisional_interest_vector,
+    recency_weight,
+    refresh_interest_vector,
+    refresh_place_keywords,
+)
 from recommender.models import (
     Interaction,
     InteractionKind,
@@ -287,8 +291,9 @@ def start_with_interests(user: User, keyword_ids: list[int], text: str = "") -> 
 
     Each pick is recorded as a search of the keyword's text, so the worker extracts it like any
     search and later rebuilds the vector from it. Until then the vector is the unit mean of the
-    picked keywords' stored embeddings: no model runs in the request, and the next feed already
-    leans towards the picks. Returns the recorded searches.
+    picked keywords' stored embeddings (``keywords.provisional_interest_vector``, which rebuilds it
+    from the same searches when a keyword is muted): no model runs in the request, and the next feed
+    already leans towards the picks. Returns the recorded searches.
     """
     keywords = list(
         Keyword.objects.filter(pk__in=keyword_ids[:MAX_ONBOARDING_KEYWORDS], is_hidden=False).order_by("pk")
@@ -296,24 +301,13 @@ def start_with_interests(user: User, keyword_ids: list[int], text: str = "") -> 
     texts = [keyword.text for keyword in keywords]
     if text.strip():
         texts.append(text)
-    vectors = [np.asarray(k.embedding, dtype=np.float64) for k in keywords if k.embedding is not None]
-    if text.strip():  # words of a typed search that are known keywords count too
-        words = [w for w in text.split() if w][:8]
-        matches = Keyword.objects.filter(is_hidden=False, embedding__isnull=False).filter(
-            Q(text__in=words) | Q(tag_en__in=words) | Q(text__iexact=text.strip()) | Q(tag_en__iexact=text.strip())
-        )
-        vectors.extend(np.asarray(v, dtype=np.float64) for v in matches.values_list("embedding", flat=True)[:16])
+    vector = provisional_interest_vector(texts)  # the picks, and known keywords in a typed search
     with transaction.atomic():
         searches = [record_search(user, t) for t in texts]
         for search in searches:  # each recorded search refreshes the person's cached feeds
             enqueue_on_commit(EXTRACT_QUERY, search.pk)
-        if vectors:
-            mean = np.mean(vectors, axis=0)
-            norm = float(np.linalg.norm(mean))
-            if norm > 0:
-                UserProfile.objects.update_or_create(
-                    user=user, defaults={"interest_embedding": (mean / norm).astype(np.float32)}
-                )
+        if vector is not None:
+            UserProfile.objects.update_or_create(user=user, defaults={"interest_embedding": vector})
     return searches
 
 

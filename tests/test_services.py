@@ -158,6 +158,31 @@ def test_a_muted_interest_leaves_the_profile_and_the_interest_vector_until_unmut
     assert mute_keyword(alice, 999999) is False and unmute_keyword(alice, quiet.pk) is False
 
 
+def test_a_keyword_muted_before_any_search_is_extracted_leaves_the_onboarding_vector_at_once() -> None:
+    import numpy as np
+
+    from recommender.models import UserProfile
+    from recommender.services import mute_keyword, start_with_interests, unmute_keyword
+
+    alice = UserFactory()
+    vectors = np.eye(384, dtype=np.float32)
+    quiet = Keyword.objects.create(text="조용한", language="ko", tag_en="quiet", embedding=vectors[0])
+    view = Keyword.objects.create(text="river view", language="en", tag_en="river view", embedding=vectors[1])
+    start_with_interests(alice, [quiet.pk, view.pk])  # no worker runs here: nothing is extracted
+
+    def vector() -> np.ndarray:
+        return np.asarray(UserProfile.objects.get(user=alice).interest_embedding)
+
+    assert vector()[0] == pytest.approx(vector()[1]) == pytest.approx(2**-0.5)
+    mute_keyword(alice, quiet.pk)
+    assert vector()[0] == 0 and vector()[1] == pytest.approx(1.0)
+    unmute_keyword(alice, quiet.pk)
+    assert vector()[0] == pytest.approx(2**-0.5)
+    mute_keyword(alice, quiet.pk)
+    mute_keyword(alice, view.pk)  # nothing left to lean towards
+    assert UserProfile.objects.get(user=alice).interest_embedding is None
+
+
 def test_progress_reports_of_one_viewing_keep_the_furthest_point_reached() -> None:
     alice, clip = UserFactory(), ClipFactory()
     record_interaction(alice, clip, "watch", watched_fraction=0.4, idempotency_key="view-1")

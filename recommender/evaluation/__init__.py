@@ -60,7 +60,8 @@ PROTOCOL = {
     "versus": "the hybrid (tuned if run) minus each baseline, per slice, recall@10 and ndcg@10: mean per-user "
     "difference and a 95% paired bootstrap interval (1,000 resamples of the slice's users; seed 0)",
     "tuning": "--tune: grid (history half, content, interest, popularity, predicted), then, where items have "
-    "coordinates or areas, geo strength and trust in the usual areas x popularity x history half "
+    "coordinates or areas, geo strength and trust in the usual areas x popularity x history half, "
+    "then the item neighbours' share of the collaborative part x popularity, "
     "by NDCG@10 on a validation split carved from training (another seed), over validation users with history or "
     "searches (the others get popularity under every setting); test used only for reporting",
 }
@@ -84,6 +85,10 @@ TUNE_GEO_GRID = {
     "geo_strength": (0.25, 0.5, 0.75, 1.0),
     "usual_area_half": (0.0, 5.0),
 }
+# The last stage: the share of the collaborative part taken from item neighbours, against
+# popularity (what it trades off with: on foursquare neighbours alone beat ALS alone, and the
+# best share there is 1, while on lastfm's tag-rich data share 1 loses to ALS).
+TUNE_NEIGHBOURS_GRID = {"neighbours": (0.0, 0.25, 0.5, 0.75, 1.0)}
 
 
 @dataclass
@@ -192,15 +197,17 @@ def prepare(
     als: ALSParams,
     embed: Embedder | None,
     searches: dict[int, np.ndarray],
-    vectors: np.ndarray | None = None,
+    like: Context | None = None,
     *,
     neighbours: NeighbourParams | None = None,
 ) -> Context:
     """ALS, item neighbours and item vectors from the pairs where ``train`` is true, plus side information.
 
-    ``vectors``: item vectors already computed for this same ``train`` (another ALS setting).
+    ``like``: a context of this same ``train`` (another ALS setting, the same ``neighbours``):
+    its item vectors and item neighbours are taken instead of being computed again.
     """
     users, items, weights = dataset.users[train], dataset.items[train], dataset.weights[train]
+    vectors = like.item_vectors if like is not None else None
     if vectors is None and dataset.has_text and embed is not None:
         vectors = item_vectors(dataset, set(zip(users.tolist(), items.tolist(), strict=True)), embed)
     return build_context(
@@ -216,6 +223,7 @@ def prepare(
         item_lon=dataset.item_lon,
         item_area=dataset.item_area,
         neighbours=neighbours,
+        fitted_neighbours=like.model.neighbours if like is not None else None,
     )
 
 
@@ -291,14 +299,13 @@ def tune_blend(
     settings = [replace(options.als, factors=f, regularization=r, alpha=a) for f, r, a in TUNE_ALS]
     if options.als not in settings:
         settings.insert(0, options.als)
-    vectors = None
+    ctx: Context | None = None
     best: tuple[float, ALSParams, BlendConfig] | None = None
     best_als_alone: tuple[float, ALSParams] | None = None
     start_score = 0.0
     table: list[dict[str, Any]] = []
     for als in settings:
-        ctx = prepare(dataset, val_train, als, embed, searches, vectors, neighbours=options.neighbours)
-        vectors = ctx.item_vectors
+        ctx = prepare(dataset, val_train, als, embed, searches, ctx, neighbours=options.neighbours)
         config, rows, start = _tune_grid(ctx, options, inner, users, seen, tiebreak, progress)
         if als == options.als:
             start_score = start
@@ -406,9 +413,7 @@ def confirm_tuning(
     tuned_ctx = (
         start_ctx
         if tuned.als == options.als
-        else prepare(
-            dataset, val_train, tuned.als, embed, searches, start_ctx.item_vectors, neighbours=options.neighbours
-        )
+        else prepare(dataset, val_train, tuned.als, embed, searches, start_ctx, neighbours=options.neighbours)
     )
     scores = {}
     for name, ctx, config in (("tuned", tuned_ctx, tuned.config), ("settings", start_ctx, options.blend)):
@@ -449,7 +454,8 @@ def _tune_grid(
 
     Where items have coordinates or areas, a second stage grids geo strength and trust in the
     usual areas against popularity and the history half (what they trade off with), the other
-    weights staying at the first stage's best: the full product is 8x the first stage.
+    weights staying at the first stage's best: the full product is 8x the first stage. Where
+    the model has item neighbours, a last stage grids their share against popularity.
     """
     hybrid = Hybrid(ctx, options.blend)
     # Only the weights of sources this dataset has: a weight nothing uses would only add ties.
@@ -466,6 +472,8 @@ def _tune_grid(
         # validation NDCG over established items cannot see; tuned, it drifts to 0 by noise.
         geo_axes = {**TUNE_GEO_GRID, **{k: v for k, v in axes.items() if k in ("popularity", "user_history_half")}}
         stages.append(geo_axes)
+    if ctx.model.neighbours is not None and ctx.model.neighbours.nnz:
+        stages.append({**TUNE_NEIGHBOURS_GRID, "popularity": axes["popularity"]})
     names = list(dict.fromkeys(name for stage_axes in stages for name in stage_axes))
     als = ctx.model.params
     table: list[dict[str, Any]] = []
@@ -552,13 +560,11 @@ def evaluate(
         tuned_ctx = (
             ctx
             if als == options.als
-            else prepare(dataset, split.train, als, embed, searches, ctx.item_vectors, neighbours=options.neighbours)
+            else prepare(dataset, split.train, als, embed, searches, ctx, neighbours=options.neighbours)
         )
         alone_ctx = {als: tuned_ctx, options.als: ctx}.get(als_alone)
         if alone_ctx is None:
-            alone_ctx = prepare(
-                dataset, split.train, als_alone, embed, searches, ctx.item_vectors, neighbours=options.neighbours
-            )
+            alone_ctx = prepare(dataset, split.train, als_alone, embed, searches, ctx, neighbours=options.neighbours)
         methods.append(ALSOnly(alone_ctx, name="als (tuned)"))
         methods.append(Hybrid(tuned_ctx, best, name="hybrid (tuned)"))
         # What the app's auto-tuning would do with this pick (recommender/tuning.py).

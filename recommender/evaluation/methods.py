@@ -138,14 +138,20 @@ def build_context(
     item_lon: np.ndarray | None = None,
     item_area: np.ndarray | None = None,
     neighbours: NeighbourParams | None = None,
+    fitted_neighbours: sp.csr_matrix | None = None,
 ) -> Context:
-    """Train ALS and item neighbours on the given (training) pairs and bundle the side information."""
+    """Train ALS and item neighbours on the given (training) pairs and bundle the side information.
+
+    ``fitted_neighbours``: the item neighbours already fitted on these same pairs with ``neighbours``
+    (they do not depend on the ALS settings)."""
     user_index = IdIndex(np.arange(n_users, dtype=np.int64))
     item_index = IdIndex(np.arange(n_items, dtype=np.int64))
     matrix, _, _ = build_matrix(users, items, weights, users=user_index, items=item_index)
     model = fit_als(matrix, user_index, item_index, als_params, version="evaluation")
     neighbours = neighbours or NeighbourParams()
-    model = model.with_neighbours(fit_item_neighbours(matrix, neighbours), neighbours.min_weight)
+    if fitted_neighbours is None:
+        fitted_neighbours = fit_item_neighbours(matrix, neighbours)
+    model = model.with_neighbours(fitted_neighbours, neighbours.min_weight)
     mapping = None
     if item_vectors is not None:
         mapping = fit_attribute_map(item_vectors, model.item_factors, model.item_support)
