@@ -61,7 +61,7 @@ MAX_SEARCH_LENGTH = 500
 # Idempotency keys the app writes itself (a review's visit, a web page's viewing, the demo data
 # that load_demo keeps in step); a client's event id may not start with one, or it could stand in
 # for (and so suppress) the app's own event, or be rewritten by the next load_demo.
-RESERVED_KEY_PREFIXES = ("review:", "web-watch:", "demo:")
+RESERVED_KEY_PREFIXES = ("review:", "web-watch:", "web-feedback:", "demo:")
 
 
 def review_visit_key(review_pk: int) -> str:
@@ -70,6 +70,11 @@ def review_visit_key(review_pk: int) -> str:
 
 def web_watch_key(clip_pk: int, view_id: str) -> str:
     return f"web-watch:{clip_pk}:{view_id}"
+
+
+def web_feedback_key(item_type: str, item_pk: int, action: str, nonce: str) -> str:
+    """One like / save / dislike per rendered button: a double click (or a resent form) counts once."""
+    return f"web-feedback:{item_type}:{item_pk}:{action}:{nonce}"
 
 
 class InvalidAction(ValueError):

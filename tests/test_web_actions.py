@@ -47,6 +47,24 @@ def test_like_save_and_not_interested_record_interactions_and_go_back(client: Cl
     assert kinds == ["like", "save", "dislike"]
 
 
+def test_a_like_sent_twice_from_one_rendered_button_counts_once(client: Client, alice: User) -> None:
+    import re
+
+    place = PlaceFactory(name="Double click café")
+    page = client.get(f"/places/{place.pk}/").content.decode()
+    form = re.search(rf'action="/act/place/{place.pk}/like/".*?name="nonce" value="([0-9a-f]{{32}})"', page)
+    assert form is not None  # the button's form carries a nonce of its own
+    for _ in range(2):  # a double click
+        client.post(f"/act/place/{place.pk}/like/", {"nonce": form.group(1)})
+    assert Interaction.objects.filter(user=alice, place=place, kind="like").count() == 1
+    # The page shown again renders a new nonce: a like then is a new like.
+    again = client.get(f"/places/{place.pk}/").content.decode()
+    fresh = re.search(rf'action="/act/place/{place.pk}/like/".*?name="nonce" value="([0-9a-f]{{32}})"', again)
+    assert fresh is not None and fresh.group(1) != form.group(1)
+    client.post(f"/act/place/{place.pk}/like/", {"nonce": fresh.group(1)})
+    assert Interaction.objects.filter(user=alice, place=place, kind="like").count() == 2
+
+
 def test_not_interested_removes_the_item_from_the_feed(client: Client, alice: User) -> None:
     place = PlaceFactory(name="Never again café")
     assert "Never again café" in client.get("/").content.decode()

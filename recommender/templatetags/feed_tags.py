@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import uuid
 from typing import Any
 
 from django import template
@@ -62,6 +63,12 @@ def reason_text(reason: dict[str, Any]) -> str:
         line = _("Popular right now")
     keywords = [k for k in reason.get("keywords", []) if k][:2]
     return " · ".join([line, *keywords])
+
+
+@register.simple_tag
+def form_nonce() -> str:
+    """A fresh token per rendered form (recommender.web.actions.feedback): sent twice, it counts once."""
+    return uuid.uuid4().hex
 
 
 @register.filter

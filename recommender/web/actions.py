@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import cast
 
 from django.contrib import messages
@@ -19,6 +20,7 @@ from recommender.models import InteractionKind
 from recommender.web.common import redirect_back
 
 FEEDBACK_KINDS = {InteractionKind.LIKE, InteractionKind.SAVE, InteractionKind.DISLIKE}
+NONCE = re.compile(r"[0-9a-f]{32}")  # feed_tags.form_nonce
 
 
 @require_POST
@@ -32,8 +34,11 @@ def feedback(request: HttpRequest, item_type: str, item_id: int, action: str) ->
         item = get_object_or_404(Place, pk=item_id, is_active=True)
     else:
         item = get_object_or_404(Clip, pk=item_id, is_active=True)
+    # The form's nonce, rendered with the button: the same form sent twice is one event.
+    nonce = request.POST.get("nonce", "")
+    key = services.web_feedback_key(item_type, item_id, action, nonce) if NONCE.fullmatch(nonce) else None
     try:
-        services.record_interaction(cast(User, request.user), item, action, source="web")
+        services.record_interaction(cast(User, request.user), item, action, source="web", idempotency_key=key)
     except services.InvalidAction as exc:
         messages.error(request, str(exc))
         return redirect_back(request)
