@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from places.models import Place, Review
-from recommender import feed_cache
+from recommender import feed_cache, services
 
 
 @admin.register(Place)
@@ -87,3 +89,18 @@ class ReviewAdmin(admin.ModelAdmin[Review]):
             keywords_key="", extraction_failed_key="", extraction_error="", extraction_claimed_until=None
         )
         messages.success(request, f"{count} reviews queued for keyword extraction.")
+
+    # As the site's own review actions do (recommender.services): a review written here records the
+    # visit it implies, a rating changed here reaches its writer's feeds (a low rating is never
+    # "liked"), and a review removed here leaves its place's keywords and summary.
+    def save_model(self, request: HttpRequest, obj: Review, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            services.record_review_visit(obj)
+        feed_cache.touch_person(obj.user_id)
+
+    def delete_model(self, request: HttpRequest, obj: Review) -> None:
+        services.remove_reviews([obj.pk])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Review]) -> None:
+        services.remove_reviews(list(queryset.values_list("pk", flat=True)))

@@ -17,7 +17,12 @@ from places.models import Review
 from recommender import feed_cache
 from recommender.curation import delete_rule, save_rule
 from recommender.feeds import FeedRequest, recommend
-from recommender.keywords import merge_keywords
+from recommender.keywords import (
+    merge_keywords,
+    refresh_interest_vector,
+    refresh_keyword_dependents,
+    set_keywords_hidden,
+)
 from recommender.models import (
     BlendTuning,
     CuratorRule,
@@ -59,15 +64,22 @@ class KeywordAdmin(admin.ModelAdmin[Keyword]):
     def places(self, keyword: Any) -> int:
         return int(keyword.place_count)
 
-    @admin.action(description="Hide (a wrong keyword: kept out of profiles and explanations)")
+    @admin.action(description="Hide (a wrong keyword: kept out of profiles, place summaries and explanations)")
     def hide(self, request: HttpRequest, queryset: QuerySet[Keyword]) -> None:
-        messages.success(request, f"{queryset.update(is_hidden=True)} keywords hidden.")
-        feed_cache.touch_catalogue()
+        count = set_keywords_hidden(list(queryset.values_list("pk", flat=True)), True)
+        messages.success(request, f"{count} keywords hidden.")
 
     @admin.action(description="Show again")
     def unhide(self, request: HttpRequest, queryset: QuerySet[Keyword]) -> None:
-        messages.success(request, f"{queryset.update(is_hidden=False)} keywords shown.")
-        feed_cache.touch_catalogue()
+        count = set_keywords_hidden(list(queryset.values_list("pk", flat=True)), False)
+        messages.success(request, f"{count} keywords shown.")
+
+    def save_model(self, request: HttpRequest, obj: Keyword, form: Any, change: bool) -> None:
+        """An edit of ``is_hidden`` or ``tag_en`` (the form, or the list's editable columns) reaches
+        the places, interest vectors and feeds that read the keyword, as the actions do."""
+        super().save_model(request, obj, form, change)
+        if change and {"is_hidden", "tag_en"} & set(form.changed_data):
+            refresh_keyword_dependents([obj.pk])
 
     @admin.action(description="Merge the selected keywords into the first one (by id)")
     def merge_into_first(self, request: HttpRequest, queryset: QuerySet[Keyword]) -> None:
@@ -86,20 +98,23 @@ class _RefreshesPersonsFeeds:
     account or a place deleted) load each interaction row instead of one DELETE.
     """
 
+    def refresh(self, user_id: int) -> None:
+        feed_cache.touch_person(user_id)
+
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)  # type: ignore[misc]
-        feed_cache.touch_person(obj.user_id)
+        self.refresh(obj.user_id)
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         user_id = obj.user_id
         super().delete_model(request, obj)  # type: ignore[misc]
-        feed_cache.touch_person(user_id)
+        self.refresh(user_id)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         user_ids = set(queryset.values_list("user_id", flat=True))
         super().delete_queryset(request, queryset)  # type: ignore[misc]
-        for user_id in user_ids:
-            feed_cache.touch_person(user_id)
+        for user_id in sorted(user_ids):
+            self.refresh(user_id)
 
 
 @admin.register(Interaction)
@@ -121,6 +136,10 @@ class SearchQueryAdmin(_RefreshesPersonsFeeds, admin.ModelAdmin[SearchQuery]):
     readonly_fields = ("keywords_key", "extraction_failed_key", "extraction_error")
     exclude = ("extraction_claimed_until",)
     actions = ("rerun_extraction",)
+
+    def refresh(self, user_id: int) -> None:
+        """A search edited or deleted no longer shapes the person's interest vector (nor their feeds)."""
+        refresh_interest_vector(user_id)
 
     @admin.action(description="Re-run intent and keyword extraction (also retries failed ones)")
     def rerun_extraction(self, request: HttpRequest, queryset: QuerySet[SearchQuery]) -> None:

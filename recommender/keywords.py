@@ -25,6 +25,7 @@ from recommender import feed_cache
 from recommender.models import (
     ClipKeyword,
     Keyword,
+    MutedKeyword,
     PlaceKeyword,
     Polarity,
     QueryIntent,
@@ -227,18 +228,19 @@ def refresh_interest_vector(user_id: int, *, now: datetime | None = None) -> boo
 
     Each keyword counts by its extraction weight times the search's recency weight; task
     searches and keywords without an embedding yet are left out. With no extracted interest
-    search at all the vector is left as it is. Returns whether a vector was set.
+    search at all it is the provisional vector of the searches not yet extracted (what onboarding
+    set), or none. Returns whether a vector was set from extracted searches.
     """
     now = now or timezone.now()
     interest_links = SearchQueryKeyword.objects.filter(query__user_id=user_id, query__intent=QueryIntent.INTEREST)
     if not interest_links.exists():
         # Nothing extracted yet (or only task searches): the provisional vector onboarding set,
         # rebuilt from the same searches, so a keyword muted or hidden since leaves it at once.
+        # None when no search is left to lean towards (the curator deleted them, say).
         pending = SearchQuery.objects.filter(user_id=user_id, keywords_key="").order_by("-created_at")
         texts = list(pending.values_list("text", flat=True)[: settings.INTEREST_MAX_KEYWORDS])
-        if texts:
-            vector = provisional_interest_vector(texts, user_id=user_id)
-            UserProfile.objects.update_or_create(user_id=user_id, defaults={"interest_embedding": vector})
+        vector = provisional_interest_vector(texts, user_id=user_id)
+        UserProfile.objects.update_or_create(user_id=user_id, defaults={"interest_embedding": vector})
         feed_cache.touch_person(user_id)  # the search behind it now explains the feed all the same
         return False
     links = (
@@ -266,7 +268,8 @@ def merge_keywords(target: Keyword, others: Sequence[Keyword]) -> int:
     """Fold ``others`` into ``target`` (e.g. "river view" and "한강뷰"); returns how many were merged.
 
     Links move to the target; where the target is already linked to the same review, place, clip
-    or search, the stronger link wins. Affected places get their profiles rebuilt.
+    or search, the stronger link wins; a person's mute of a merged keyword moves too. Affected
+    places get their profiles rebuilt, affected people their interest vectors.
     """
     other_ids = [k.pk for k in others if k.pk != target.pk]
     if not other_ids:
@@ -276,6 +279,7 @@ def merge_keywords(target: Keyword, others: Sequence[Keyword]) -> int:
         place_ids = set(
             ReviewKeyword.objects.filter(keyword_id__in=other_ids).values_list("review__place_id", flat=True)
         )
+        searchers = _searchers_of(other_ids)
         for model, owner in (
             (ReviewKeyword, "review_id"),
             (PlaceKeyword, "place_id"),
@@ -294,7 +298,52 @@ def merge_keywords(target: Keyword, others: Sequence[Keyword]) -> int:
                         existing.weight = link.weight
                         existing.save(update_fields=["weight"])
                     link.delete()
+        # A person who muted a merged keyword has muted the keyword it became (the cascade would
+        # drop the mute and bring the interest back under its other name).
+        muted_by = set(MutedKeyword.objects.filter(keyword_id__in=other_ids).values_list("user_id", flat=True))
+        MutedKeyword.objects.bulk_create(
+            [MutedKeyword(user_id=user_id, keyword=target) for user_id in muted_by], ignore_conflicts=True
+        )
         Keyword.objects.filter(pk__in=other_ids).delete()
         for place_id in place_ids:
             refresh_place_keywords(place_id)
+        # Their searches now point at the target's embedding, and their mutes at the target.
+        for user_id in sorted(muted_by | searchers):
+            refresh_interest_vector(user_id)
     return len(other_ids)
+
+
+def _searchers_of(keyword_ids: Sequence[int]) -> set[int]:
+    return set(
+        SearchQueryKeyword.objects.filter(keyword_id__in=keyword_ids, query__intent=QueryIntent.INTEREST)
+        .values_list("query__user_id", flat=True)
+        .distinct()
+    )
+
+
+def refresh_keyword_dependents(keyword_ids: Sequence[int]) -> None:
+    """After a curator hid, showed or relabelled keywords: the places whose reviews mention them get
+    their keyword profiles and summaries rebuilt (search matches and embeddings read the summary),
+    the people whose searches name them their interest vectors, and every cached feed is refreshed."""
+    with transaction.atomic():
+        feed_cache.touch_catalogue()
+        place_ids = set(
+            ReviewKeyword.objects.filter(keyword_id__in=keyword_ids).values_list("review__place_id", flat=True)
+        )
+        for place_id in sorted(place_ids):
+            refresh_place_keywords(place_id)
+        for user_id in sorted(_searchers_of(keyword_ids)):
+            refresh_interest_vector(user_id)
+
+
+def set_keywords_hidden(keyword_ids: Sequence[int], hidden: bool) -> int:
+    """Hide (a wrong keyword: kept out of profiles, summaries, interest vectors and explanations) or
+    show again; returns how many changed."""
+    with transaction.atomic():
+        changed = list(
+            Keyword.objects.filter(pk__in=keyword_ids).exclude(is_hidden=hidden).values_list("pk", flat=True)
+        )
+        Keyword.objects.filter(pk__in=changed).update(is_hidden=hidden)
+        if changed:
+            refresh_keyword_dependents(changed)
+    return len(changed)

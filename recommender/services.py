@@ -6,6 +6,7 @@ Read-side entry points are re-exported here too, so callers import actions from 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -158,11 +159,21 @@ def write_review(user: User, place: Place, *, rating: int | None = None, text: s
                 f"you already reviewed this place; change that review instead (PATCH /api/v1/reviews/{own}/)"
             )
         review = place_services.create_review(user=user, place=place, rating=rating, text=text)
-        key = review_visit_key(review.pk)
-        record_interaction(
-            user, place, InteractionKind.VISIT, occurred_at=review.created_at, idempotency_key=key, source="review"
-        )
+        record_review_visit(review)
     return review
+
+
+def record_review_visit(review: Review) -> None:
+    """The visit a review implies (recorded once, by the review's key): from the next feed on the
+    place counts in the person's history and leaves their place feeds."""
+    record_interaction(
+        review.user,
+        review.place,
+        InteractionKind.VISIT,
+        occurred_at=review.created_at,
+        idempotency_key=review_visit_key(review.pk),
+        source="review",
+    )
 
 
 def edit_review(user: User, review_id: int, **changes: Any) -> Review:
@@ -174,6 +185,20 @@ def edit_review(user: User, review_id: int, **changes: Any) -> Review:
     review = place_services.update_review(user=user, review_id=review_id, **changes)
     feed_cache.touch_person(user.pk)
     return review
+
+
+def remove_reviews(review_ids: Sequence[int]) -> int:
+    """A curator's removal of reviews, anyone's (the admin): their places' keywords are recomputed
+    without them and their writers' feeds refreshed, as when a person deletes their own
+    (``delete_review``); the visits they recorded stay. Returns how many were removed."""
+    with transaction.atomic():
+        rows = list(Review.objects.filter(pk__in=review_ids).values_list("place_id", "user_id"))
+        Review.objects.filter(pk__in=review_ids).delete()
+        for place_id in sorted({place_id for place_id, _ in rows}):
+            refresh_place_keywords(place_id)
+        for user_id in sorted({user_id for _, user_id in rows}):
+            feed_cache.touch_person(user_id)
+    return len(rows)
 
 
 def delete_review(user: User, review_id: int) -> int:

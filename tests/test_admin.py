@@ -96,6 +96,121 @@ def test_merging_keywords_moves_their_links_to_the_first(staff_client: Client) -
     assert PlaceKeyword.objects.filter(keyword=quiet, place=second.place).exists()
 
 
+def test_merging_keywords_moves_mutes_and_rebuilds_the_searchers_interest_vectors(staff_client: Client) -> None:
+    import numpy as np
+
+    from recommender.models import MutedKeyword, UserProfile
+    from tests.factories import SearchQueryFactory
+
+    vectors = np.eye(384, dtype=np.float32)
+    river = Keyword.objects.create(text="river view", language="en", tag_en="river view", embedding=vectors[0])
+    hangang = Keyword.objects.create(text="한강뷰", language="ko", tag_en="river view", embedding=vectors[1])
+    muter, searcher = UserFactory(), UserFactory()
+    MutedKeyword.objects.create(user=muter, keyword=hangang)  # she does not want it, in either name
+    search = SearchQueryFactory(user=searcher, intent="interest", text="한강뷰 카페")
+    search.keyword_links.create(keyword=hangang, weight=1.0)
+    UserProfile.objects.create(user=searcher, interest_embedding=vectors[1])
+    staff_client.post(
+        reverse("admin:recommender_keyword_changelist"),
+        {"action": "merge_into_first", "_selected_action": [river.pk, hangang.pk]},
+    )
+    assert MutedKeyword.objects.filter(user=muter, keyword=river).exists()
+    # His search now names the merged keyword: his vector is its embedding, not the deleted one's.
+    assert np.asarray(UserProfile.objects.get(user=searcher).interest_embedding)[0] == pytest.approx(1.0)
+
+
+def test_hiding_a_keyword_takes_it_out_of_place_summaries_and_interest_vectors(staff_client: Client) -> None:
+    import numpy as np
+
+    from recommender.keywords import refresh_place_keywords
+    from recommender.models import UserProfile
+    from tests.factories import SearchQueryFactory
+
+    vectors = np.eye(384, dtype=np.float32)
+    scam = Keyword.objects.create(text="사기", language="ko", tag_en="scam", embedding=vectors[0])
+    quiet = Keyword.objects.create(text="조용한", language="ko", tag_en="quiet", embedding=vectors[1])
+    review = ReviewFactory()
+    ReviewKeyword.objects.create(review=review, keyword=scam)
+    ReviewKeyword.objects.create(review=review, keyword=quiet)
+    refresh_place_keywords(review.place_id)
+    searcher = UserFactory()
+    search = SearchQueryFactory(user=searcher, intent="interest", text="사기 조용한")
+    search.keyword_links.create(keyword=scam, weight=1.0)
+    search.keyword_links.create(keyword=quiet, weight=1.0)
+    UserProfile.objects.create(user=searcher, interest_embedding=(vectors[0] + vectors[1]) / 2**0.5)
+    assert Place.objects.get(pk=review.place_id).keyword_summary == "scam, quiet"
+
+    changelist = reverse("admin:recommender_keyword_changelist")
+    staff_client.post(changelist, {"action": "hide", "_selected_action": [scam.pk]})
+    assert Place.objects.get(pk=review.place_id).keyword_summary == "quiet"  # search and embeddings read it
+    assert np.asarray(UserProfile.objects.get(user=searcher).interest_embedding)[0] == 0
+    staff_client.post(changelist, {"action": "unhide", "_selected_action": [scam.pk]})
+    assert Place.objects.get(pk=review.place_id).keyword_summary == "scam, quiet"
+    # Relabelled in the keyword's own form: the summary reads the new label.
+    response = staff_client.post(
+        reverse("admin:recommender_keyword_change", args=[scam.pk]),
+        {"text": "사기", "language": "ko", "tag_en": "rip-off", "is_hidden": ""},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Place.objects.get(pk=review.place_id).keyword_summary == "rip-off, quiet"
+
+
+def test_a_review_removed_in_the_admin_leaves_its_places_keywords(staff_client: Client) -> None:
+    from recommender.keywords import refresh_place_keywords
+
+    scam = Keyword.objects.create(text="사기", language="ko", tag_en="scam")
+    abusive, other = ReviewFactory(), ReviewFactory()
+    ReviewKeyword.objects.create(review=abusive, keyword=scam)
+    refresh_place_keywords(abusive.place_id)
+    assert Place.objects.get(pk=abusive.place_id).keyword_summary == "scam"
+    staff_client.post(reverse("admin:places_review_delete", args=[abusive.pk]), {"post": "yes"})
+    assert not Review.objects.filter(pk=abusive.pk).exists()
+    assert Place.objects.get(pk=abusive.place_id).keyword_summary == ""
+    assert not PlaceKeyword.objects.filter(keyword=scam).exists()
+    # The list's bulk delete too.
+    ReviewKeyword.objects.create(review=other, keyword=scam)
+    refresh_place_keywords(other.place_id)
+    staff_client.post(
+        reverse("admin:places_review_changelist"),
+        {"action": "delete_selected", "_selected_action": [other.pk], "post": "yes"},
+    )
+    assert not Review.objects.exists() and Place.objects.get(pk=other.place_id).keyword_summary == ""
+
+
+def test_a_review_written_in_the_admin_records_its_visit(staff_client: Client) -> None:
+    from recommender.models import Interaction
+
+    writer, place = UserFactory(), PlaceFactory()
+    response = staff_client.post(
+        reverse("admin:places_review_add"),
+        {
+            "user": writer.pk, "place": place.pk, "rating": 4, "text": "좋아요", "language": "ko", "source": "admin",
+            "created_at_0": "2026-12-01", "created_at_1": "12:00:00",
+        },  # fmt: skip
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    visit = Interaction.objects.get(user=writer, place=place)
+    assert visit.kind == "visit" and visit.source == "review"
+
+
+def test_a_search_deleted_in_the_admin_no_longer_shapes_the_interest_vector(staff_client: Client) -> None:
+    import numpy as np
+
+    from recommender.models import SearchQuery, UserProfile
+    from tests.factories import SearchQueryFactory
+
+    vectors = np.eye(384, dtype=np.float32)
+    quiet = Keyword.objects.create(text="조용한", language="ko", tag_en="quiet", embedding=vectors[0])
+    jazz = Keyword.objects.create(text="jazz", language="en", tag_en="jazz", embedding=vectors[1])
+    person = UserFactory()
+    for keyword in (quiet, jazz):
+        SearchQueryFactory(user=person, intent="interest", text=keyword.text).keyword_links.create(keyword=keyword)
+    UserProfile.objects.create(user=person, interest_embedding=(vectors[0] + vectors[1]) / 2**0.5)
+    jazz_search = SearchQuery.objects.get(text="jazz")
+    staff_client.post(reverse("admin:recommender_searchquery_delete", args=[jazz_search.pk]), {"post": "yes"})
+    assert np.asarray(UserProfile.objects.get(user=person).interest_embedding)[1] == 0
+
+
 def test_re_running_extraction_marks_the_reviews_pending(staff_client: Client) -> None:
     review = ReviewFactory()
     Review.objects.filter(pk=review.pk).update(keywords_key="abc", extraction_failed_key="def", extraction_error="x")
