@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
@@ -34,6 +35,7 @@ from recommender.models import (
     SearchQuery,
 )
 from recommender.ranking.als import ModelFileError
+from recommender.services import delete_account
 from recommender.training import publish
 
 
@@ -323,3 +325,20 @@ class PipelineStatusAdmin(admin.ModelAdmin[PipelineStatus]):
 admin.site.site_header = "Place & clip recommender — curator tools"
 admin.site.site_title = "Curator tools"
 admin.site.index_title = "Catalogue, rules and models"
+
+
+class AccountAdmin(UserAdmin):
+    """Django's account admin, with deletion as the person's own "delete my account" does it
+    (``services.delete_account``): refresh tokens blacklisted, reviewed places' keywords rebuilt
+    and the models retrained without them, not only the cascade."""
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        delete_account(obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for user in queryset:
+            delete_account(user)
+
+
+admin.site.unregister(User)
+admin.site.register(User, AccountAdmin)

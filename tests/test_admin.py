@@ -211,6 +211,28 @@ def test_a_search_deleted_in_the_admin_no_longer_shapes_the_interest_vector(staf
     assert np.asarray(UserProfile.objects.get(user=person).interest_embedding)[1] == 0
 
 
+def test_an_account_deleted_in_the_admin_is_deleted_as_the_person_would_delete_it(staff_client: Client) -> None:
+    from unittest import mock
+
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from recommender.keywords import refresh_place_keywords
+
+    leaver = UserFactory(username="leaver")
+    RefreshToken.for_user(leaver)  # an app still signed in
+    scam = Keyword.objects.create(text="사기", language="ko", tag_en="scam")
+    review = ReviewFactory(user=leaver)
+    ReviewKeyword.objects.create(review=review, keyword=scam)
+    refresh_place_keywords(review.place_id)
+    with mock.patch("recommender.services.enqueue_on_commit") as enqueue:
+        response = staff_client.post(reverse("admin:auth_user_delete", args=[leaver.pk]), {"post": "yes"})
+    assert response.status_code == 302 and not User.objects.filter(username="leaver").exists()
+    assert BlacklistedToken.objects.count() == 1  # the refresh token can no longer be used
+    assert Place.objects.get(pk=review.place_id).keyword_summary == ""  # the review's keywords left with it
+    enqueue.assert_called_once_with("workers.tasks.train_models")  # and the models forget the person
+
+
 def test_re_running_extraction_marks_the_reviews_pending(staff_client: Client) -> None:
     review = ReviewFactory()
     Review.objects.filter(pk=review.pk).update(keywords_key="abc", extraction_failed_key="def", extraction_error="x")
