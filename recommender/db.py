@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import psycopg
+from django.db import DatabaseError, connection
 from django.db.models import BinaryField, Func
+
+logger = logging.getLogger(__name__)
 
 
 def register_pgvector(sender: Any, connection: Any, **kwargs: Any) -> None:
@@ -56,3 +62,30 @@ def unpack_vector(data: bytes | memoryview | None) -> np.ndarray | None:
     if len(raw) != 4 + 4 * dimensions:
         raise ValueError("not a pgvector binary value")
     return np.frombuffer(raw, dtype=">f4", offset=4).astype(np.float32)
+
+
+class LockBusy(Exception):
+    """``advisory_lock(..., wait=False)`` found the lock held by another session."""
+
+
+@contextmanager
+def advisory_lock(key: str, *, wait: bool) -> Iterator[None]:
+    """A session-level PostgreSQL advisory lock on ``key`` across every process and host (not tied
+    to a transaction, so it holds for the minutes a training or a tuning takes). ``wait`` False
+    raises LockBusy when another session holds it. A connection lost meanwhile took the lock with
+    it: the release is then logged, never raised, so the work's outcome stands."""
+    with connection.cursor() as cursor:
+        if wait:
+            cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", [key])
+        else:
+            cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [key])
+            if not cursor.fetchone()[0]:
+                raise LockBusy(key)
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [key])
+        except DatabaseError:
+            logger.warning("could not release the advisory lock %r (its connection is gone, and the lock with it)", key)

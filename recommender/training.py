@@ -27,6 +27,7 @@ from django.utils import timezone
 from clips.models import Clip
 from places.models import Place
 from recommender import feed_cache
+from recommender.db import advisory_lock
 from recommender.models import BlendTuning, ItemKind, ModelVersion
 from recommender.ranking.als import ALSParams, FactorModel, ModelFileError, fit_als
 from recommender.ranking.coldstart import AttributeMap, fit_attribute_map
@@ -234,6 +235,14 @@ def train_model(kind: str, params: ALSParams | None = None, *, publish_it: bool 
     Without ``params``, the ALS settings, or those of the adopted auto-tuning (recommender/tuning.py),
     whose blend weights then go into the artifact for ``feeds.blend_config``.
     """
+    # One training per kind at a time across every worker, in the order they asked: a run that read
+    # the interactions before an account was deleted (or before a new tuning) must not publish
+    # after the run that read them since.
+    with advisory_lock(f"train:{kind}", wait=True):
+        return _train_model(kind, params, publish_it=publish_it)
+
+
+def _train_model(kind: str, params: ALSParams | None, *, publish_it: bool) -> ModelVersion:
     from recommender.tuning import adopted_tuning  # it imports feeds, which imports this module
 
     tuning = adopted_tuning(kind) if params is None else None

@@ -14,7 +14,6 @@ candidate beats the settings' own blend on validation; unchanged data is not tun
 
 from __future__ import annotations
 
-import logging
 import tempfile
 import time
 from collections.abc import Iterator
@@ -25,10 +24,10 @@ from typing import TextIO
 
 import numpy as np
 from django.conf import settings
-from django.db import DatabaseError, connection
 from django.db.models import Count, Max
 
 from places.models import Review
+from recommender.db import LockBusy, advisory_lock
 from recommender.evaluation import (
     Embedder,
     EvalOptions,
@@ -45,7 +44,6 @@ from recommender.models import DEFAULT_KIND_WEIGHTS, BlendTuning, Interaction, I
 from recommender.ranking.blend import BlendConfig
 from recommender.training import TUNED_ALS, default_params, neighbour_params
 
-logger = logging.getLogger(__name__)
 BLEND_FIELDS = frozenset(f.name for f in fields(BlendConfig))
 
 
@@ -193,20 +191,9 @@ def _tune(kind: ItemKind, seen: str, progress: TextIO | None) -> BlendTuning:
 
 @contextmanager
 def _lock(kind: str) -> Iterator[None]:
-    """One tuning per kind at a time across every worker: a session-level advisory lock (not tied
-    to a transaction, so it holds for the minutes a tuning takes). A connection lost meanwhile
-    took the lock with it: the release is then logged, never raised, so the tuning's outcome
-    stands."""
-    key = f"tune:{kind}"
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [key])
-        if not cursor.fetchone()[0]:
-            raise TuningBusy(f"another process is tuning the {kind} blend")
+    """One tuning per kind at a time across every worker (recommender.db.advisory_lock)."""
     try:
-        yield
-    finally:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [key])
-        except DatabaseError:
-            logger.warning("could not release the %s tuning lock (its connection is gone, and the lock with it)", kind)
+        with advisory_lock(f"tune:{kind}", wait=False):
+            yield
+    except LockBusy:
+        raise TuningBusy(f"another process is tuning the {kind} blend") from None

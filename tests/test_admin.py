@@ -184,9 +184,15 @@ def test_a_review_written_in_the_admin_records_its_visit(staff_client: Client) -
     response = staff_client.post(
         reverse("admin:places_review_add"),
         {
-            "user": writer.pk, "place": place.pk, "rating": 4, "text": "좋아요", "language": "ko", "source": "admin",
-            "created_at_0": "2026-12-01", "created_at_1": "12:00:00",
-        },  # fmt: skip
+            "user": writer.pk,
+            "place": place.pk,
+            "rating": 4,
+            "text": "좋아요",
+            "language": "ko",
+            "source": "admin",
+            "created_at_0": "2026-12-01",
+            "created_at_1": "12:00:00",
+        },
     )
     assert response.status_code == 302, response.content.decode()[:3000]
     visit = Interaction.objects.get(user=writer, place=place)
@@ -219,7 +225,7 @@ def test_an_account_deleted_in_the_admin_is_deleted_as_the_person_would_delete_i
 
     from recommender.keywords import refresh_place_keywords
 
-    leaver = UserFactory(username="leaver")
+    leaver = User.objects.create_user("leaver")
     RefreshToken.for_user(leaver)  # an app still signed in
     scam = Keyword.objects.create(text="사기", language="ko", tag_en="scam")
     review = ReviewFactory(user=leaver)

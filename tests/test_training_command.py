@@ -16,6 +16,7 @@ from recommender.ranking.als import ALSParams, fit_als
 from recommender.ranking.coldstart import fit_attribute_map
 from recommender.ranking.matrix import build_matrix
 from recommender.training import fitted_attribute_map, interaction_matrix, parse_binary_vectors
+from tests.conftest import database_url_for_subprocess
 from tests.factories import ClipFactory, InteractionFactory, PlaceFactory, UserFactory
 from workers.tasks import train_models
 
@@ -38,6 +39,33 @@ def test_train_model_command_trains_and_publishes_each_kind_with_data(tmp_path: 
     live = ModelVersion.objects.get(is_live=True)
     assert live.kind == "place" and live.interactions == 3 and live.users == 3
     assert (tmp_path / "models" / live.artifact).is_file()
+
+
+def test_a_training_waits_for_the_one_running_for_its_kind() -> None:
+    # Two trainings at once (the schedule, a tuning, an account deletion) would publish in whatever
+    # order they finish: one that read the interactions before a deletion could go live after the
+    # one that read them since. Another session holding the kind's training lock stands in here
+    # for a running training; with a short lock timeout, waiting for it shows as an error.
+    import psycopg
+    from django.db import OperationalError, connection, transaction
+
+    from recommender.training import train_model
+
+    for _ in range(3):
+        InteractionFactory(place=PlaceFactory())
+    with psycopg.connect(database_url_for_subprocess(), autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(hashtext('train:place'))")
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '300ms'")
+        try:
+            with pytest.raises(OperationalError, match="lock timeout"), transaction.atomic():
+                train_model("place")
+            assert not ModelVersion.objects.exists()
+            other.execute("SELECT pg_advisory_unlock(hashtext('train:place'))")
+            assert train_model("place").is_live  # the running one is done: this one goes ahead
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
 
 
 def test_no_publish_keeps_the_live_model() -> None:
