@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from pgvector.django import HnswIndex, VectorField
@@ -423,6 +424,15 @@ class CuratorRule(models.Model):
             or f"{self.radius_km} km around ({self.latitude}, {self.longitude})"
         )
         return f"{self.get_action_display()}: {target}"
+
+    def clean(self) -> None:
+        """Refuse rules that would apply nowhere (the feeds would skip them in silence)."""
+        super().clean()
+        if self.action == RuleAction.PIN and self.place_id is not None and self.scope == RuleScope.CLIPS:
+            message = "a place's pin holds a position in the places feed; it has no one clip to pin in the clips feed"
+            raise ValidationError({"scope": message})
+        if self.clip_id is not None and self.scope == RuleScope.PLACES:
+            raise ValidationError({"scope": "a rule about a clip applies to the clips feed, not the places feed"})
 
 
 class CuratorRuleChange(models.Model):

@@ -135,6 +135,22 @@ def test_invalid_rules_are_refused_before_saving(curator: User, places: list[Pla
     assert not CuratorRule.objects.exists() and not CuratorRuleChange.objects.exists()
 
 
+def test_rules_that_would_apply_in_no_feed_are_refused(curator: User, places: list[Place]) -> None:
+    clip = ClipFactory(place=places[0])
+    # A place's pin in the clips feed only (it pins in the places feed), a clip's rule in the places feed only.
+    with pytest.raises(ValidationError, match="no one clip to pin"):
+        rule(curator, action="pin", place=places[0], position=1, scope="clips")
+    with pytest.raises(ValidationError, match="applies to the clips feed"):
+        rule(curator, action="block", clip=clip, scope="places")
+    assert not CuratorRule.objects.exists()
+    # Where they do apply, they are rules like any other.
+    assert rules_in_force("place", timezone.now()) == []
+    rule(curator, action="pin", place=places[0], position=1, scope="places")
+    rule(curator, action="block", clip=clip, scope="clips")
+    assert [r.action for r in rules_in_force("place", timezone.now())] == ["pin"]
+    assert [r.action for r in rules_in_force("clip", timezone.now())] == ["block"]
+
+
 def test_every_rule_change_is_recorded_with_who_and_what(curator: User, places: list[Place]) -> None:
     boost = rule(curator, action="boost", place=places[2], factor=2)
     boost.factor = 3
