@@ -259,12 +259,16 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # versions come from training
 
-    @admin.display(description="held-out recall@10 (ALS / popularity)")
+    @admin.display(description="held-out recall@10 (collaborative as served / ALS / popularity)")
     def held_out(self, row: ModelVersion) -> str:
         metrics = row.metrics or {}
         if "als_recall@10" not in metrics:
             return "–"
-        return f"{metrics['als_recall@10']:.3f} / {metrics['popularity_recall@10']:.3f} ({metrics['users']} people)"
+        served = f"{metrics['collaborative_recall@10']:.3f} / " if "collaborative_recall@10" in metrics else "– / "
+        return (
+            f"{served}{metrics['als_recall@10']:.3f} / {metrics['popularity_recall@10']:.3f} "
+            f"({metrics['users']} people)"
+        )
 
     @admin.action(description="Make live (roll forward or back)")
     def make_live(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:

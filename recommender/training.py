@@ -30,6 +30,7 @@ from recommender import feed_cache
 from recommender.db import advisory_lock
 from recommender.models import BlendTuning, ItemKind, ModelVersion
 from recommender.ranking.als import ALSParams, FactorModel, ModelFileError, fit_als
+from recommender.ranking.blend import with_neighbours
 from recommender.ranking.coldstart import AttributeMap, fit_attribute_map
 from recommender.ranking.matrix import IdIndex, MatrixBuilder
 from recommender.ranking.neighbours import NeighbourParams, fit_item_neighbours
@@ -354,16 +355,26 @@ def live_model(kind: str) -> FactorModel | None:
 
 
 def holdout_metrics(
-    kind: str, params: ALSParams | None = None, *, users: int = 500, k: int = 10, seed: int = 0
+    kind: str,
+    params: ALSParams | None = None,
+    *,
+    users: int = 500,
+    k: int = 10,
+    seed: int = 0,
+    neighbours_share: float | None = None,
 ) -> dict:
-    """How well ALS with these settings predicts a held-out item, for the model version's record.
+    """How well the collaborative part with these settings predicts a held-out item, for the model
+    version's record.
 
-    One positive item of up to ``users`` people with at least three is hidden; ALS is refit on the
-    rest; each person is folded in from their remaining items and every other item is ranked.
-    Reports recall@k and NDCG@k (one relevant item each) next to popularity's on the same split.
-    Costs a second fit, so the scheduled task runs it after publishing, off the request path.
+    One positive item of up to ``users`` people with at least three is hidden; ALS and the item
+    neighbours are refit on the rest; each person is folded in from their remaining items and every
+    other item is ranked. Reports recall@k and NDCG@k (one relevant item each) of ALS alone, the
+    neighbours alone, the collaborative part as served (``neighbours_share`` of the neighbours,
+    default ``BLEND_NEIGHBOURS``) and popularity, on the same split. Costs a second fit, so the
+    scheduled task runs it after publishing, off the request path.
     """
     params = params or default_params()
+    share = settings.BLEND_NEIGHBOURS if neighbours_share is None else neighbours_share
     matrix, user_index, item_index = interaction_matrix(kind)
     counts = np.diff(matrix.indptr)
     eligible = np.flatnonzero(counts >= 3)
@@ -379,17 +390,29 @@ def holdout_metrics(
         train[row, held[row]] = 0
     train = train.tocsr()
     train.eliminate_zeros()
-    model = fit_als(train, user_index, item_index, params, version="holdout")
+    near = neighbour_params()
+    neighbours = fit_item_neighbours(train, near)
+    model = fit_als(train, user_index, item_index, params, version="holdout").with_neighbours(
+        neighbours, near.min_weight
+    )
     popularity = np.asarray((train > 0).sum(axis=0)).ravel().astype(np.float64)
-    hits: dict[str, list[int]] = {"als": [], "popularity": []}
+    nothing = np.zeros(len(item_index))
+    hits: dict[str, list[int]] = {"als": [], "neighbours": [], "collaborative": [], "popularity": []}
     for row, target in held.items():
         seen = train.indices[train.indptr[row] : train.indptr[row + 1]]
-        vector = model.fold_in_user(item_index.ids[seen], train.data[train.indptr[row] : train.indptr[row + 1]])
+        weights = train.data[train.indptr[row] : train.indptr[row + 1]]
+        vector = model.fold_in_user(item_index.ids[seen], weights)
+        als = model.scores(vector) if vector is not None else nothing
+        close = model.neighbour_scores(item_index.ids[seen], weights)
+        close = close if close is not None else nothing
+        mixed = with_neighbours({"collaborative": als, "neighbours": close}, share)["collaborative"]
         for name, scores in (
-            ("als", model.scores(vector) if vector is not None else np.zeros(len(item_index))),
-            ("popularity", popularity.copy()),
+            ("als", als),
+            ("neighbours", close),
+            ("collaborative", mixed),
+            ("popularity", popularity),
         ):
-            scores = np.asarray(scores, dtype=np.float64)
+            scores = np.array(scores, dtype=np.float64)  # a copy: the seen items are masked in it
             scores[seen] = -np.inf
             rank = int(np.sum(scores > scores[target]))
             hits[name].append(rank)

@@ -120,6 +120,14 @@ def test_held_out_figures_show_als_beating_popularity_on_data_with_tastes() -> N
     assert metrics["users"] == 40
     assert 0 <= metrics["popularity_recall@3"] < metrics["als_recall@3"] <= 1
     assert metrics["als_ndcg@3"] <= metrics["als_recall@3"]
+    # Item neighbours find the taste groups too, and so does the collaborative part as served.
+    assert metrics["popularity_recall@3"] < metrics["neighbours_recall@3"] <= 1
+    assert metrics["popularity_recall@3"] < metrics["collaborative_recall@3"] <= 1
+    # The share decides the mix: all ALS, all neighbours.
+    alone = holdout_metrics("place", users=40, k=3, neighbours_share=0.0)
+    assert alone["collaborative_recall@3"] == alone["als_recall@3"]
+    only = holdout_metrics("place", users=40, k=3, neighbours_share=1.0)
+    assert only["collaborative_recall@3"] == only["neighbours_recall@3"]
 
 
 def test_the_scheduled_training_records_held_out_figures_on_the_version() -> None:

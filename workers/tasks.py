@@ -297,7 +297,9 @@ def train_models() -> dict[str, str]:
         # Held-out figures for the record (a second fit, with the version's own ALS settings, tuned
         # or not): after publishing, so serving never waits.
         params = ALSParams(**{f.name: row.params[f.name] for f in fields(ALSParams)})
-        ModelVersion.objects.filter(pk=row.pk).update(metrics=holdout_metrics(kind, params))
+        share = row.params.get("blend", {}).get("neighbours")  # a tuned share, else the setting
+        metrics = holdout_metrics(kind, params, neighbours_share=share)
+        ModelVersion.objects.filter(pk=row.pk).update(metrics=metrics)
     return outcome
 
 

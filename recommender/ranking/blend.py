@@ -105,7 +105,7 @@ def blend(candidates: Candidates, user_history: int, config: BlendConfig) -> Ble
     weights = source_weights(user_history, candidates.item_support, config)
     parts: dict[str, np.ndarray] = {}
     base = np.zeros(n)
-    scores = _with_neighbours(candidates.scores, config.neighbours)
+    scores = with_neighbours(candidates.scores, config.neighbours)
     for source in SOURCES:
         raw = scores.get(source)
         if raw is None:
@@ -142,7 +142,7 @@ def blend(candidates: Candidates, user_history: int, config: BlendConfig) -> Ble
     return Blended(total=total, parts=parts, predicted=predicted)
 
 
-def _with_neighbours(scores: dict[str, np.ndarray], share: float) -> dict[str, np.ndarray]:
+def with_neighbours(scores: dict[str, np.ndarray], share: float) -> dict[str, np.ndarray]:
     """The collaborative score as ``(1 - share)`` ALS + ``share`` neighbours (each clipped at 0)."""
     neighbours = scores.get("neighbours")
     if neighbours is None or share <= 0:
