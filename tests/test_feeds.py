@@ -465,51 +465,50 @@ def test_reasons_name_as_liked_only_what_the_person_acted_on_never_an_item_itsel
     assert named["no text yet"] is None  # similarity 0 to everything is no evidence
 
 
+def cafes_and_a_liked_museum(person: Any, first_cafe: str) -> Place:
+    """A café (returned), three more, and a museum the person likes: the cafés resemble the first."""
+    first = cafe(first_cafe, 0)
+    like(person, museum("liked museum", 1))
+    for i in range(3):
+        cafe(f"other café {i}", 10 + i)
+    return first
+
+
+def cafes_said_similar_to(person: Any) -> set[str | None]:
+    """What the cafés of the person's feed are explained as similar to."""
+    feed = recommend(person, FeedRequest())
+    return {entry.evidence.get("similar_to", {}).get("name") for entry in feed.items if "café" in str(entry.item)}
+
+
 def test_a_place_the_persons_review_rates_low_is_never_called_liked() -> None:
     from recommender.services import edit_review, write_review
 
     erin = UserFactory()
-    disliked = cafe("disliked café", 0)
-    like(erin, museum("liked museum", 1))
-    for i in range(3):
-        cafe(f"other café {i}", 10 + i)
+    disliked = cafes_and_a_liked_museum(erin, "disliked café")
     review = write_review(erin, disliked, rating=1, text="cold coffee, rude staff")
-
-    def similar_to() -> set[str | None]:
-        feed = recommend(erin, FeedRequest())
-        assert "disliked café" not in names(feed)  # the review's visit: seen
-        return {entry.evidence.get("similar_to", {}).get("name") for entry in feed.items if "café" in str(entry.item)}
-
+    assert "disliked café" not in names(recommend(erin, FeedRequest()))  # the review's visit: seen
     # The cafés resemble the disliked one most: named as similar to nothing, not to the museum.
-    assert similar_to() == {None}
+    assert cafes_said_similar_to(erin) == {None}
     edit_review(erin, review.pk, rating=4)  # on second thought
-    assert similar_to() == {"disliked café"}
+    assert cafes_said_similar_to(erin) == {"disliked café"}
 
 
 def test_a_place_disliked_after_a_visit_or_a_like_is_no_longer_called_liked() -> None:
     from recommender.services import interest_profile
 
     fred = UserFactory()
-    went = cafe("went there", 0)
-    like(fred, museum("liked museum", 1))
-    for i in range(3):
-        cafe(f"other café {i}", 10 + i)
+    went = cafes_and_a_liked_museum(fred, "went there")
     like(fred, went, InteractionKind.VISIT, occurred_at=timezone.now() - dt.timedelta(days=2))
     like(fred, went, InteractionKind.LIKE, occurred_at=timezone.now() - dt.timedelta(days=2))
     keyword = Keyword.objects.create(text="조용한", language="ko", tag_en="quiet")
     PlaceKeyword.objects.create(place=went, keyword=keyword, count=1, weight=1.0)
-
-    def similar_to() -> set[str | None]:
-        feed = recommend(fred, FeedRequest())
-        return {entry.evidence.get("similar_to", {}).get("name") for entry in feed.items if "café" in str(entry.item)}
-
-    assert similar_to() == {"went there"} and [k.text for k in interest_profile(fred)] == ["조용한"]
+    assert cafes_said_similar_to(fred) == {"went there"} and [k.text for k in interest_profile(fred)] == ["조용한"]
     # "Not interested" (-5) does not outweigh a visit and a like (+10), but it is his latest word.
     like(fred, went, InteractionKind.DISLIKE)
-    assert similar_to() == {None}
+    assert cafes_said_similar_to(fred) == {None}
     assert interest_profile(fred) == []  # its keywords are no longer what he "liked"
     like(fred, went, InteractionKind.LIKE)  # changed his mind again
-    assert similar_to() == {"went there"}
+    assert cafes_said_similar_to(fred) == {"went there"}
 
 
 def test_diversity_brings_a_different_item_into_the_top_of_the_feed(settings: Settings) -> None:
