@@ -229,18 +229,20 @@ def refresh_interest_vector(user_id: int, *, now: datetime | None = None) -> boo
     Each keyword counts by its extraction weight times the search's recency weight; task
     searches and keywords without an embedding yet are left out. With no extracted interest
     search at all it is the provisional vector of the searches not yet extracted (what onboarding
-    set), or none. Returns whether a vector was set from extracted searches.
+    set), if there are any; else it is left as it is. Returns whether a vector was set from
+    extracted searches.
     """
     now = now or timezone.now()
     interest_links = SearchQueryKeyword.objects.filter(query__user_id=user_id, query__intent=QueryIntent.INTEREST)
     if not interest_links.exists():
         # Nothing extracted yet (or only task searches): the provisional vector onboarding set,
         # rebuilt from the same searches, so a keyword muted or hidden since leaves it at once.
-        # None when no search is left to lean towards (the curator deleted them, say).
+        # With no search pending either, the vector stays as it is (a task search says nothing of taste).
         pending = SearchQuery.objects.filter(user_id=user_id, keywords_key="").order_by("-created_at")
         texts = list(pending.values_list("text", flat=True)[: settings.INTEREST_MAX_KEYWORDS])
-        vector = provisional_interest_vector(texts, user_id=user_id)
-        UserProfile.objects.update_or_create(user_id=user_id, defaults={"interest_embedding": vector})
+        if texts:
+            vector = provisional_interest_vector(texts, user_id=user_id)
+            UserProfile.objects.update_or_create(user_id=user_id, defaults={"interest_embedding": vector})
         feed_cache.touch_person(user_id)  # the search behind it now explains the feed all the same
         return False
     links = (
