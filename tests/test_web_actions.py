@@ -128,8 +128,57 @@ def test_onboarding_records_searches_and_fills_the_interest_vector_at_once(
 
 
 def test_onboarding_needs_a_pick_or_a_search(client: Client, alice: User) -> None:
-    client.post("/welcome/", {})
+    PlaceFactory()  # a feed to show under the form
+    response = client.post("/welcome/", {})
     assert not SearchQuery.objects.exists()
+    # Shown again, saying why, rather than a redirect that forgets it.
+    assert response.status_code == 400 and "Pick at least one interest or type a search." in response.content.decode()
+
+
+def test_onboarding_keeps_a_pick_that_left_the_top_tags_meanwhile(client: Client, alice: User) -> None:
+    quiet = KeywordFactory(text="조용한", language="ko", tag_en="quiet", embedding=unit(1))
+    PlaceFactory().keyword_links.create(keyword=quiet, weight=1, count=1)
+    page = client.get("/").content.decode()
+    assert f'value="{quiet.pk}"' in page
+    # Meanwhile the workers extracted seventeen keywords more used than it: it is no longer shown.
+    for i in range(17):
+        busier = KeywordFactory(text=f"tag {i}", language="en", embedding=unit(10 + i))
+        for _ in range(2):
+            PlaceFactory().keyword_links.create(keyword=busier, weight=1, count=1)
+    assert f'value="{quiet.pk}"' not in client.get("/").content.decode()
+    with mock.patch("django.db.transaction.on_commit", side_effect=lambda f: f()):
+        response = client.post("/welcome/", {"keywords": [quiet.pk], "text": "river"})
+    assert response.status_code == 302
+    assert sorted(SearchQuery.objects.filter(user=alice).values_list("text", flat=True)) == ["river", "조용한"]
+
+
+def test_onboarding_shown_again_keeps_what_was_typed(client: Client, alice: User) -> None:
+    PlaceFactory()
+    response = client.post("/welcome/", {"keywords": ["999999"], "text": "한강 카페"})  # not a keyword
+    page = response.content.decode()
+    assert response.status_code == 400 and 'value="한강 카페"' in page and not SearchQuery.objects.exists()
+
+
+def test_a_post_only_action_after_the_session_expired_comes_back_to_the_page_after_login(client: Client) -> None:
+    place = PlaceFactory()
+    response = client.post(f"/act/place/{place.pk}/like/", {"next": f"/places/{place.pk}/"})
+    assert response.status_code == 302
+    # Not to the action (a browser would GET it after logging in: a 405), to the page it was on.
+    assert response["Location"] == f"/accounts/login/?next=/places/{place.pk}/"
+    from_page = client.post("/me/interests/1/remove/", HTTP_REFERER=f"http://testserver/places/{place.pk}/")
+    assert from_page["Location"] == f"/accounts/login/?next=http%3A//testserver/places/{place.pk}/"
+
+
+def test_a_refused_review_page_sends_its_buttons_back_to_the_page_not_to_the_form_action(
+    client: Client, alice: User
+) -> None:
+    place = PlaceFactory()
+    response = client.post(f"/places/{place.pk}/review/", {"rating": "", "text": ""})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert f'name="next" type="hidden" value="/places/{place.pk}/"' in page  # the language switch
+    assert f'name="next" value="/places/{place.pk}/"' in page  # like / save / not interested
+    assert f'value="/places/{place.pk}/review/"' not in page
 
 
 def test_search_post_records_the_query_for_signed_in_people_then_shows_results(

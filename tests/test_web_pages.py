@@ -176,3 +176,25 @@ def test_places_and_clips_found_together_page_on_their_own(client: Client) -> No
     past_the_end = client.get("/search/?kind=all&place_page=9&clip_page=x")
     assert past_the_end.context["places"].number == 2 and past_the_end.context["clips"].number == 1
     assert "That page does not exist" in past_the_end.content.decode()
+
+
+def test_paging_stops_at_the_last_page_it_will_show(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    import recommender.web.common as common
+
+    monkeypatch.setattr(common, "MAX_PAGE", 2)  # so three pages of results are more than it shows
+    for i in range(3 * PER_PAGE):
+        PlaceFactory(name=f"Cafe {i}")
+    last = client.get("/search/?kind=place&page=2")
+    assert last.context["places"].number == 2 and not last.context["places"].has_next()
+    beyond = client.get("/search/?kind=place&page=3")
+    assert beyond.context["places"].number == 2 and "That page does not exist" in beyond.content.decode()
+    assert 'href="?kind=place&amp;page=1"' in beyond.content.decode()  # its "previous" is a page it shows
+
+
+def test_a_search_shown_again_with_an_error_keeps_every_filters_options(client: Client) -> None:
+    PlaceFactory(category="bakery", district="성수동1가")
+    typed = {"q": "bread", "category": "bakery", "district": "성수동1가", "radius_km": "500"}  # too far
+    response = client.post("/search/", typed)
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert '<option selected>bakery</option>' in page and '<option selected>성수동1가</option>' in page

@@ -6,7 +6,6 @@ import re
 from typing import cast
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -17,14 +16,14 @@ from clips.models import Clip
 from places.models import Place
 from recommender import services
 from recommender.models import InteractionKind
-from recommender.web.common import redirect_back
+from recommender.web.common import login_required_then_back, redirect_back
 
 FEEDBACK_KINDS = {InteractionKind.LIKE, InteractionKind.SAVE, InteractionKind.DISLIKE}
 NONCE = re.compile(r"[0-9a-f]{32}")  # feed_tags.form_nonce
 
 
 @require_POST
-@login_required
+@login_required_then_back
 def feedback(request: HttpRequest, item_type: str, item_id: int, action: str) -> HttpResponse:
     """Record like / save / dislike ("not interested") and go back to where the person was."""
     if action not in FEEDBACK_KINDS or item_type not in ("place", "clip"):

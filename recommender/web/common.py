@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
@@ -24,6 +29,36 @@ def redirect_back(request: HttpRequest, default: str = "/") -> HttpResponseRedir
     return HttpResponseRedirect(safe_next(request, default))
 
 
+def page_path(request: HttpRequest) -> str:
+    """Where the person is, for "come back here" links (the language switch, feedback buttons): the
+    page's own path; a page rendered by a POST (a form shown again with its errors) names its page
+    in ``request.page_path``, since the form's action answers only POST."""
+    named = getattr(request, "page_path", None)
+    if named:
+        return str(named)
+    return request.get_full_path() if request.method in ("GET", "HEAD") else "/"
+
+
+def page_context(request: HttpRequest) -> dict[str, str]:
+    """Template context processor: ``page_path`` (above) on every page."""
+    return {"page_path": page_path(request)}
+
+
+def login_required_then_back(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """``login_required`` for POST-only actions: after logging in, the person returns to the page
+    the form was on (its ``next``), not to the action's URL, which a browser would GET (a 405)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            referer = request.META.get("HTTP_REFERER", "")
+            on_site = url_has_allowed_host_and_scheme(referer, {request.get_host()}, request.is_secure())
+            return redirect_to_login(safe_next(request, referer if referer and on_site else "/"))
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 def location_from(request: HttpRequest) -> tuple[float, float] | None:
     """``?lat=&lon=`` if valid; a bad value is ignored with a message, never an error page."""
     form = LocationForm(request.GET)
@@ -37,13 +72,14 @@ def location_from(request: HttpRequest) -> tuple[float, float] | None:
 
 def page_of(request: HttpRequest, items: QuerySet | list, per_page: int, param: str = "page") -> Page:
     """The page named by ``?<param>=``; one that is not a number or is past the end shows the last one, with a note."""
-    paginator = Paginator(items, per_page)
+    # At most MAX_PAGE pages: the pager's last page then has no "next" that would snap back.
+    paginator = Paginator(items[: MAX_PAGE * per_page], per_page)
     raw = request.GET.get(param, "1")
     try:
         number = int(raw)
     except ValueError:
         number = -1
-    if not 1 <= number <= min(paginator.num_pages, MAX_PAGE):
+    if not 1 <= number <= paginator.num_pages:
         if raw != "1":
             messages.info(request, _("That page does not exist; showing the nearest one."))
         number = 1 if number < 1 else paginator.num_pages

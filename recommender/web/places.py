@@ -25,7 +25,7 @@ from recommender import services
 from recommender.api.queries import keywords_for, review_stats, similar_items
 from recommender.enqueue import EXTRACT_REVIEW, enqueue_on_commit
 from recommender.quota import QuotaExceeded
-from recommender.web.common import page_of
+from recommender.web.common import login_required_then_back, page_of, page_path
 from recommender.web.forms import ReviewForm
 
 DETAIL_KEYWORDS = 20
@@ -74,13 +74,16 @@ def _place_page(request: HttpRequest, place_id: int, form: ReviewForm | None = N
         "form": form,
         "similar": similar_items(place, SIMILAR),
         "clips": place.clips.filter(is_active=True).order_by("-pk")[:CLIPS],
-        "next": request.get_full_path(),
+        "next": page_path(request),
     }
+    if request.method == "POST":  # a refused review shown again: its page, not the form's action, is "here"
+        request.page_path = reverse("place", args=[place.pk])  # type: ignore[attr-defined]
+        context["next"] = request.page_path  # type: ignore[attr-defined]
     return render(request, "web/place.html", context, status=status)
 
 
 @require_POST
-@login_required
+@login_required_then_back
 def review_save(request: HttpRequest, place_id: int) -> HttpResponse:
     """Write your review of this place, or change it if you already wrote one; keywords follow."""
     place = get_object_or_404(Place, pk=place_id, is_active=True)
@@ -132,7 +135,7 @@ def review_edit(request: HttpRequest, review_id: int) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@login_required_then_back
 def review_delete(request: HttpRequest, review_id: int) -> HttpResponse:
     """Delete one of your reviews; the place's keywords are recomputed without it."""
     try:

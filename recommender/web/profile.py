@@ -20,6 +20,7 @@ from recommender import services
 from recommender.api.profile import export_user_data
 from recommender.models import Interaction, InteractionKind, MutedKeyword, SearchQuery
 from recommender.services import delete_account
+from recommender.web.common import login_required_then_back
 from recommender.web.forms import DeleteAccountForm
 
 INTERESTS = 30
@@ -60,7 +61,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@login_required_then_back
 def interest_remove(request: HttpRequest, keyword_id: int) -> HttpResponse:
     if services.mute_keyword(cast(User, request.user), keyword_id):
         messages.success(request, _("Removed. It no longer shapes your recommendations."))
@@ -70,7 +71,7 @@ def interest_remove(request: HttpRequest, keyword_id: int) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@login_required_then_back
 def interest_restore(request: HttpRequest, keyword_id: int) -> HttpResponse:
     services.unmute_keyword(cast(User, request.user), keyword_id)
     messages.success(request, _("Restored."))

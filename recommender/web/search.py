@@ -59,8 +59,15 @@ def search(request: HttpRequest) -> HttpResponse:
 
 def _record_and_redirect(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.POST)
-    if not form.is_valid():
-        return render(request, "web/search.html", {"form": form, "searched": False}, status=400)
+    if not form.is_valid():  # shown again with what was typed and chosen, and every filter's options
+        request.page_path = reverse("search")  # type: ignore[attr-defined]
+        context = {
+            "form": form,
+            "searched": False,
+            "categories": _distinct("category"),
+            "districts": _distinct("district"),
+        }
+        return render(request, "web/search.html", context, status=400)
     text = form.cleaned_data.get("q") or ""
     if request.user.is_authenticated and text.strip():
         try:
