@@ -197,4 +197,4 @@ def test_a_search_shown_again_with_an_error_keeps_every_filters_options(client: 
     response = client.post("/search/", typed)
     page = response.content.decode()
     assert response.status_code == 400
-    assert '<option selected>bakery</option>' in page and '<option selected>성수동1가</option>' in page
+    assert "<option selected>bakery</option>" in page and "<option selected>성수동1가</option>" in page
