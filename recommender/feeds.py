@@ -394,29 +394,25 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
         area = str(item_areas[index]) if d is None and area_share is not None and area_share[index] > 0 else None
         if area is not None and areas is not None:
             been = area in areas.been
-        items.append(
-            FeedItem(
-                item=rows[index],
-                score=float(blended.total[index]),
-                parts=parts,
-                distance_km=d,
-                reason=(
-                    {"code": "pinned", "keywords": proof["keywords"]}
-                    if int(item_ids[index]) in pinned
-                    else _reason(
-                        top_parts(blended.parts, int(index), len(blended.parts), typical),
-                        proof,
-                        d,
-                        _mostly_predicted(blended, index),
-                        near,
-                        area,
-                        kind,
-                        been,
-                    )
-                ),
-                evidence=proof,
+        reason = (
+            {"code": "pinned", "keywords": proof["keywords"]}
+            if int(item_ids[index]) in pinned
+            else _reason(
+                top_parts(blended.parts, int(index), len(blended.parts), typical),
+                proof,
+                d,
+                _mostly_predicted(blended, index),
+                near,
+                area,
+                kind,
+                been,
             )
         )
+        # The keywords as written (조용한 for "quiet"), for readers of the original language: the
+        # reason is cached for every language, so the page picks one when it renders it.
+        originals = evidence.originals(rank)
+        reason["keyword_texts"] = [originals.get(label, label) for label in reason["keywords"]]
+        items.append(FeedItem(rows[index], float(blended.total[index]), parts, d, reason, proof))
     return Feed(items, model.version if model else None, len(history.positive_ids), origin_name)
 
 
@@ -691,7 +687,8 @@ class _Evidence:
             if user is not None and user.is_authenticated:
                 liked_links = liked_links.exclude(keyword__muted_by__user_id=user.pk)
             user_keywords.update(liked_links.values_list("keyword_id", flat=True))
-        self.keywords: dict[int, list[tuple[int, str]]] = {}
+        self.keywords: dict[int, list[tuple[int, str]]] = {}  # (id, English tag or text) per item
+        self.texts: dict[int, dict[str, str]] = {}  # per item: that label -> the keyword as written
         item_links = link_model.objects.filter(
             **{f"{item_field}__in": item_ids.tolist()}, keyword__is_hidden=False, weight__gt=0
         )
@@ -699,7 +696,12 @@ class _Evidence:
             item_field, "keyword_id", "keyword__text", "keyword__tag_en"
         ):
             self.keywords.setdefault(item_id, []).append((keyword_id, tag or text))
+            self.texts.setdefault(item_id, {}).setdefault(tag or text, text)
         self.user_keywords = user_keywords
+
+    def originals(self, rank: int) -> dict[str, str]:
+        """The item's keyword labels (as in ``for_item``), each with the keyword as written."""
+        return self.texts.get(int(self.item_ids[rank]), {})
 
     def for_item(self, rank: int) -> dict[str, Any]:
         proof: dict[str, Any] = {}

@@ -98,7 +98,7 @@ def test_a_new_user_with_only_searches_gets_a_feed_from_their_searches() -> None
     feed = recommend(alice, FeedRequest(limit=3))
 
     assert all(name.startswith("cafe") for name in names(feed))
-    assert feed.items[0].reason == {"code": "search", "query": "한강 뷰 카페", "keywords": []}
+    assert feed.items[0].reason == {"code": "search", "query": "한강 뷰 카페", "keywords": [], "keyword_texts": []}
     assert feed.items[0].evidence["search"]["text"] == "한강 뷰 카페"
     assert feed.history == 0
     # A search made only of keywords a curator hid adds nothing to the interests, so it is no reason.
@@ -189,6 +189,7 @@ def test_a_person_who_goes_to_two_areas_gets_both_and_not_the_midpoint() -> None
         "code": "nearby",
         "distance_km": 0.1,
         "keywords": [],
+        "keyword_texts": [],
         "near": "office",
         "been": True,
     }
@@ -212,7 +213,9 @@ def test_without_coordinates_the_districts_a_person_usually_goes_count_instead()
     parts = {name: item.parts["distance"] for name, item in zip(order, feed.items, strict=True)}
     assert parts["in her district"] > 0 == parts["somewhere"] > parts["across town"]
     reason = dict(zip(order, [item.reason for item in feed.items], strict=True))
-    assert reason["museum in her district"] == {"code": "usual_area", "area": "성수동1가", "been": True, "keywords": []}
+    assert reason["museum in her district"] == {
+        "code": "usual_area", "area": "성수동1가", "been": True, "keywords": [], "keyword_texts": []
+    }  # fmt: skip
     assert reason["across town"]["code"] != "usual_area"
     # Where she is now (a location sent) is what counts then: places without coordinates are neutral.
     there = recommend(ivy, FeedRequest(limit=4, latitude=37.5, longitude=127.0))
@@ -288,7 +291,7 @@ def test_a_usual_area_reason_does_not_claim_the_person_goes_where_they_only_save
     PlaceFactory(name="same district", embedding=None, latitude=None, longitude=None, district="성수동1가")
     like(kate, saved, InteractionKind.SAVE)
     reason = recommend(kate, FeedRequest(limit=1)).items[0].reason
-    assert reason == {"code": "usual_area", "area": "성수동1가", "been": False, "keywords": []}
+    assert reason == {"code": "usual_area", "area": "성수동1가", "been": False, "keywords": [], "keyword_texts": []}
     like(kate, saved, InteractionKind.VISIT)
     assert recommend(kate, FeedRequest(limit=1)).items[0].reason["been"] is True
 
@@ -478,6 +481,16 @@ def cafes_said_similar_to(person: Any) -> set[str | None]:
     """What the cafés of the person's feed are explained as similar to."""
     feed = recommend(person, FeedRequest())
     return {entry.evidence.get("similar_to", {}).get("name") for entry in feed.items if "café" in str(entry.item)}
+
+
+def test_a_reason_carries_its_keywords_as_written_beside_their_english_tags() -> None:
+    place = cafe("조용한 카페", 0)
+    quiet = Keyword.objects.create(text="조용한", language="ko", tag_en="quiet")
+    brunch = Keyword.objects.create(text="브런치", language="ko")  # no English tag
+    PlaceKeyword.objects.create(place=place, keyword=quiet, count=3, weight=0.9)
+    PlaceKeyword.objects.create(place=place, keyword=brunch, count=1, weight=0.5)
+    reason = recommend(None, FeedRequest(limit=1)).items[0].reason
+    assert reason["keywords"] == ["quiet", "브런치"] and reason["keyword_texts"] == ["조용한", "브런치"]
 
 
 def test_a_place_the_persons_review_rates_low_is_never_called_liked() -> None:

@@ -31,7 +31,7 @@ def test_home_shows_feeds_in_korean_and_english_with_a_reason_for_each_item(clie
 def test_reasons_are_translated_into_korean(client: Client) -> None:
     PlaceFactory(name="카페 온도")
     page = client.get("/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
-    assert "지금 인기 있는 곳" in page
+    assert "지금 인기 있어요" in page
 
 
 def test_health_check_reports_the_database(client: Client) -> None:
@@ -82,7 +82,17 @@ def test_every_reason_code_has_an_english_and_a_korean_line() -> None:
             lines = [reason_text({"code": code}) for code in codes]
         assert len(set(lines)) == len(codes), f"{language}: two codes share a line: {lines}"
     with translation.override("ko"):
-        assert reason_text({"code": "new_match"}) == "새로 생겼어요 · 취향이 비슷한 사람들이 좋아하는 것과 닮았어요"
+        assert reason_text({"code": "new_match"}) == "새로 들어왔어요 · 취향이 비슷한 사람들이 좋아하는 것과 닮았어요"
+
+
+def test_a_reasons_keywords_read_in_the_readers_language() -> None:
+    reason = {"code": "popular", "keywords": ["quiet", "브런치"], "keyword_texts": ["조용한", "브런치"]}
+    with translation.override("en"):
+        assert reason_text(reason) == "Popular right now · quiet · 브런치"
+    with translation.override("ko"):
+        assert reason_text(reason).endswith(" · 조용한 · 브런치")
+        # A feed cached before keyword_texts existed still renders, with its labels.
+        assert reason_text({"code": "popular", "keywords": ["quiet"]}).endswith(" · quiet")
 
 
 def test_a_collaborative_reason_names_where_the_people_who_went_there_also_went() -> None:

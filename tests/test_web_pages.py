@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
 from recommender.models import PlaceKeyword
 from recommender.web.search import PER_PAGE
@@ -198,3 +199,34 @@ def test_a_search_shown_again_with_an_error_keeps_every_filters_options(client: 
     page = response.content.decode()
     assert response.status_code == 400
     assert "<option selected>bakery</option>" in page and "<option selected>성수동1가</option>" in page
+
+
+def test_recent_activity_names_every_kind_in_the_readers_language(client: Client, alice: User, catalogue: dict) -> None:
+    from tests.factories import InteractionFactory
+
+    client.force_login(alice)
+    InteractionFactory(user=alice, place=catalogue["cafe"], kind="click")
+    InteractionFactory(user=alice, place=None, clip=catalogue["clip"], kind="watch", watched_fraction=0.5)
+    english = client.get("/me/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Opened" in english and "Watched (50%)" in english and ">click<" not in english
+    korean = client.get("/me/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert "열어 봄" in korean and "시청 (50%)" in korean
+
+
+def test_the_csrf_failure_page_says_which_language_it_is_in(alice: User) -> None:
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(alice)
+    response = strict.post("/search/", {"q": "x"}, HTTP_ACCEPT_LANGUAGE="ko")
+    assert response.status_code == 403 and '<html lang="ko">' in response.content.decode()
+
+
+def test_interest_buttons_are_named_in_the_readers_language(client: Client, alice: User, catalogue: dict) -> None:
+    from recommender.models import MutedKeyword, SearchQuery
+
+    client.force_login(alice)
+    search = SearchQuery.objects.create(user=alice, text="조용한", intent="interest", created_at=timezone.now())
+    search.keyword_links.create(keyword=catalogue["quiet"], weight=1.0)
+    assert 'aria-label="Remove quiet"' in client.get("/me/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    MutedKeyword.objects.create(user=alice, keyword=catalogue["quiet"])
+    assert 'aria-label="Restore quiet"' in client.get("/me/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'aria-label="조용한 되돌리기"' in client.get("/me/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()

@@ -41,7 +41,8 @@ def _feed_item_serializer(name: str, item: serializers.Serializer) -> serializer
                 'coordinates) and been (false when only saved or liked places are there); "collaborative" may '
                 "have item (a place the "
                 'person went to, or with via "clips" a clip they watched, whose neighbour this item is: people who '
-                "went there also went here)"
+                "went there also went here); every reason has keywords (English tags where a keyword has one) and "
+                "keyword_texts (the same keywords as written, e.g. 조용한 for quiet, for a Korean UI)"
             ),
             "parts": serializers.DictField(
                 child=serializers.FloatField(allow_null=True), required=False, help_text="only with explain=true"

@@ -61,7 +61,11 @@ def reason_text(reason: dict[str, Any]) -> str:
         line = _("Featured by our editors")
     else:
         line = _("Popular right now")
-    keywords = [k for k in reason.get("keywords", []) if k][:2]
+    labels = reason.get("keywords", [])
+    texts = reason.get("keyword_texts") or labels  # feeds cached before keyword_texts: the labels
+    if len(texts) != len(labels):
+        texts = labels
+    keywords = [keyword_label(text, label) for text, label in zip(texts, labels, strict=True) if label][:2]
     return " · ".join([line, *keywords])
 
 

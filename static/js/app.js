@@ -10,7 +10,10 @@
     if (!button) return;
     var form = button.closest("form");
     var status = form.querySelector(".geo-status");
-    if (!navigator.geolocation) { if (status) status.textContent = "—"; return; }
+    if (!navigator.geolocation) {
+      if (status) status.textContent = button.getAttribute("data-unsupported") || "";
+      return;
+    }
     button.disabled = true;
     navigator.geolocation.getCurrentPosition(function (pos) {
       form.querySelector("[name=lat]").value = pos.coords.latitude.toFixed(5);
@@ -18,7 +21,7 @@
       form.submit();
     }, function () {
       button.disabled = false;
-      if (status) status.textContent = button.getAttribute("data-error") || "✕";
+      if (status) status.textContent = button.getAttribute("data-error") || "";
     }, { timeout: 10000, maximumAge: 600000 });
   });
 
