@@ -139,11 +139,13 @@ def group(user: int) -> int:
     return 1 if user % 3 == 0 else 0
 
 
-def planted_dataset(n_users: int = 120, n_items: int = 80) -> Dataset:
+def planted_dataset(n_users: int = 120, n_items: int = 80, weight: float = 1.0) -> Dataset:
     """Two taste groups, text and place revealing the group.
 
     Two thirds of users like even items, one third odd items, so popularity serves the majority's
     items to everyone while the group is plain from a user's history, their searches and whereabouts.
+    Every pair has ``weight``: below the item neighbours' minimum weight (4) by default, so they
+    have none.
     """
     rng = np.random.default_rng(0)
     users, items = [], []
@@ -160,7 +162,7 @@ def planted_dataset(n_users: int = 120, n_items: int = 80) -> Dataset:
         item_keys=[f"i{i}" for i in range(n_items)],
         users=np.array(users, dtype=np.int64),
         items=np.array(items, dtype=np.int64),
-        weights=np.ones(len(users)),
+        weights=np.full(len(users), weight),
         item_base_text=[f"place {i} {'jazz' if i % 2 == 0 else 'metal'}" for i in range(n_items)],
         item_lat=lat,
         item_lon=lon,
@@ -186,8 +188,18 @@ def test_tuning_picks_als_settings_and_blend_on_validation_and_tunes_the_als_bas
     small_grid = {name: values[:2] for name, values in evaluation.TUNE_GRID.items()}
     monkeypatch.setattr(evaluation, "TUNE_GRID", small_grid)
     monkeypatch.setattr(evaluation, "TUNE_GEO_GRID", {"geo_strength": (0.5, 1.0), "usual_area_half": (0.0, 5.0)})
+    monkeypatch.setattr(evaluation, "TUNE_NEIGHBOURS_GRID", {"neighbours": (0.0, 1.0)})
+    fits: list[int] = []
+    original = evaluation.methods.fit_item_neighbours
+
+    def counted(matrix: Any, params: Any) -> Any:
+        fits.append(1)
+        return original(matrix, params)
+
+    monkeypatch.setattr(evaluation.methods, "fit_item_neighbours", counted)
     options = EvalOptions(seed=0, sample_users=None, als=SMALL_ALS, tune=True, tune_users=40)
-    report = evaluate(planted_dataset(), options, _keyword_embedder)
+    # Every visit weighs as much as a like: the places have item neighbours.
+    report = evaluate(planted_dataset(weight=5.0), options, _keyword_embedder)
     tuned = report["tuned"]
     tried = {(row["factors"], row["regularization"], row["alpha"]) for row in tuned["grid_top5"]} | {
         (tuned["als"]["factors"], tuned["als"]["regularization"], tuned["als"]["alpha"])
@@ -196,11 +208,29 @@ def test_tuning_picks_als_settings_and_blend_on_validation_and_tunes_the_als_bas
     assert tuned["grid_size"] % (len(TUNE_ALS) + 1) == 0  # one blend grid per ALS setting
     assert {"als (tuned)", "hybrid (tuned)"} <= set(report["results"])
     assert tuned["grid_top5"][0]["val_ndcg@10"] >= tuned["grid_top5"][-1]["val_ndcg@10"]
-    # The planted places have coordinates: geo strength and trust in the usual areas are tuned too.
-    assert {"geo_strength", "usual_area_half"} <= set(tuned["grid_top5"][0])
-    # Every axis applies here (text, searches, a text map, coordinates), two values each: the
-    # weights, then geo strength x trust in the usual areas x popularity x history half.
-    assert tuned["grid_size"] == (len(TUNE_ALS) + 1) * (2 ** len(small_grid) + 2**4)
+    # The planted places have coordinates: geo strength and trust in the usual areas are tuned
+    # too, and so is the neighbours' share of the collaborative part.
+    assert {"geo_strength", "usual_area_half", "neighbours"} <= set(tuned["grid_top5"][0])
+    assert tuned["config"]["neighbours"] in (0.0, 1.0, BlendConfig().neighbours)
+    # Every axis applies here (text, searches, a text map, coordinates, neighbours), two values
+    # each: the weights, then geo strength x trust in the usual areas x popularity x history
+    # half, then the neighbours' share x popularity.
+    assert tuned["grid_size"] == (len(TUNE_ALS) + 1) * (2 ** len(small_grid) + 2**4 + 2**2)
+    # Neighbours do not depend on the ALS settings: fitted once per training split (the test
+    # split, the validation split, the confirmation's split), not once per ALS candidate.
+    assert len(fits) == (3 if tuned["confirmation"] is not None else 2)
+
+
+def test_without_item_neighbours_their_share_is_not_tuned(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every pair weighs less than the neighbours' minimum: no item has neighbours, and a share of
+    # nothing would only add rows that tie.
+    monkeypatch.setattr(evaluation, "TUNE_GRID", {"popularity": (0.1, 0.5)})
+    monkeypatch.setattr(evaluation, "TUNE_GEO_GRID", {"geo_strength": (1.0,), "usual_area_half": (0.0,)})
+    monkeypatch.setattr(evaluation, "TUNE_ALS", ())
+    options = EvalOptions(seed=0, sample_users=None, als=SMALL_ALS, tune=True, tune_users=40)
+    tuned = evaluate(planted_dataset(), options, _keyword_embedder)["tuned"]
+    assert "neighbours" not in tuned["grid_top5"][0] and "popularity" in tuned["grid_top5"][0]
+    assert tuned["grid_size"] == 2 + 2
 
 
 def test_tuning_validates_only_on_users_the_blend_can_reorder(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -425,8 +455,10 @@ def test_evaluate_tune_prints_the_settings_that_serve_what_it_picked(
     monkeypatch.setattr(evaluation, "TUNE_ALS", ())
     monkeypatch.setattr(evaluation, "TUNE_GRID", {"popularity": (3.5,), "user_history_half": (2.0,)})
     monkeypatch.setattr(evaluation, "TUNE_GEO_GRID", {"geo_strength": (0.75,), "usual_area_half": (0.0,)})
-    # The pick is the best row seen, so the geo stage's one value must beat the start: on these
-    # check-ins nearer is better, and 0.75 beats the 0.5 the run starts from.
+    monkeypatch.setattr(evaluation, "TUNE_NEIGHBOURS_GRID", {"neighbours": (0.75,)})
+    # The pick is the best row seen, so each later stage's one value must beat the start: on
+    # these check-ins nearer is better, and 0.75 beats the 0.5 the run starts from; a larger
+    # share of item neighbours (0.75 against the default 0.5) is better too.
     settings.GEO_STRENGTH = 0.5
     out_json = tmp_path / "fs.json"
     call_command(
@@ -437,6 +469,7 @@ def test_evaluate_tune_prints_the_settings_that_serve_what_it_picked(
     picked = tuned["settings"]
     assert picked["BLEND_POPULARITY"] == "3.5" and picked["GEO_STRENGTH"] == "0.75"
     assert picked["GEO_USUAL_AREA_HALF"] == "0.0" and picked["ALS_FACTORS"] == "8"
+    assert picked["BLEND_NEIGHBOURS"] == "0.75"
     assert "EMBEDDING_MODEL" not in picked  # check-ins have no text: no model was used
     printed = capsys.readouterr().out
     assert "set: BLEND_COLLABORATIVE=1.0 " in printed and " GEO_STRENGTH=0.75 " in printed
@@ -455,7 +488,9 @@ def test_evaluate_tune_prints_the_settings_that_serve_what_it_picked(
     assert all(str(typed[name]) == value for name, value in picked.items())  # read back exactly
     with override_settings(**typed):
         served, params = blend_config(), default_params()
-    expected = BlendConfig(popularity=3.5, user_history_half=2.0, geo_strength=0.75, usual_area_half=0.0)
+    expected = BlendConfig(
+        popularity=3.5, user_history_half=2.0, geo_strength=0.75, usual_area_half=0.0, neighbours=0.75
+    )
     assert served == expected
     assert (params.factors, params.regularization, params.iterations) == (8, 0.5, 3)
 
