@@ -381,6 +381,28 @@ MALFORMED = [
         id="generic-bad-date",
     ),
     pytest.param(
+        *_generic(
+            {
+                "items.csv": ITEMS,
+                "interactions.csv": INTERACTIONS.replace("2024-05-02,,", "9999-12-31T23:00:00-05:00,,"),
+            }
+        ),
+        "interactions.csv line 4: timestamp '9999-12-31T23:00:00-05:00' is outside the years 1900-2200",
+        id="generic-timestamp-past-year-9999-in-utc",
+    ),
+    pytest.param(
+        *_generic(
+            {"items.csv": ITEMS, "reviews.csv": REVIEWS.replace("2024-05-02,ko", "0001-01-01T00:00:00+09:00,ko")}
+        ),
+        "reviews.csv line 2: timestamp '0001-01-01T00:00:00+09:00' is outside the years 1900-2200",
+        id="generic-timestamp-before-year-1",
+    ),
+    pytest.param(
+        *_generic({"items.csv": ITEMS.replace("조용하고", "조용\x00하고")}),
+        "items.csv line 2: a NUL byte",
+        id="generic-nul-byte",
+    ),
+    pytest.param(
         *_generic({"items.csv": ITEMS.replace("item_id,name,", "item_id,title,", 1)}),
         "items.csv line 1: missing column(s): name",
         id="generic-missing-column",
@@ -412,6 +434,17 @@ MALFORMED = [
         },
         "reviews.csv line 4: rating '아주좋음' is not a number 1-5",
         id="korean-cafes-rating-after-multiline-review",
+    ),
+    pytest.param(
+        "korean_cafes",
+        {
+            "reviews.csv": "name,address,user_id,rating,review,cafe\n카페,망원동,u1,5.0,좋아요,카페 망원동\n",
+            "naver_review.csv": "search_name,address,road_address,near_station,station_distance,total_review\n"
+            "카페,망원동,망원로 1,망원역,100,3000000000\n",
+            "naver_crawled_total.csv": "search_name,address,road_address,total_review,same\n",
+        },
+        "total_review '3000000000' is out of range",
+        id="korean-cafes-count-beyond-32-bits",
     ),
     pytest.param(
         "foursquare",
@@ -482,6 +515,19 @@ def test_malformed_input_names_file_and_line_and_writes_nothing(
 
     assert message in str(excinfo.value)
     assert table_counts() == before
+
+
+@pytest.mark.django_db
+def test_a_user_id_too_long_for_a_username_with_its_source_is_refused_naming_it(tmp_path: Path) -> None:
+    # A 100-character user id is allowed, and a 50-character source, but 'source:user_id' must fit
+    # in a username (150): a DataError with a traceback before.
+    write(tmp_path, "items.csv", ITEMS)
+    write(tmp_path, "interactions.csv", INTERACTIONS.replace("민수,", "u" * 100 + ","))
+    with pytest.raises(CommandError, match="is too long with the source"):
+        run_import("generic", tmp_path, "--source", "s" * 50)
+    assert not Interaction.objects.exists()
+    run_import("generic", tmp_path, "--source", "short")  # with room for it, it imports
+    assert Interaction.objects.filter(user__username="short:" + "u" * 100).exists()
 
 
 @pytest.mark.django_db

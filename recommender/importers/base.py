@@ -152,6 +152,8 @@ def read_csv_raw(
                 start = reader.line_num + 1
                 if not row or (len(row) == 1 and not row[0].strip()):
                     continue
+                if any("\x00" in field for field in row):  # PostgreSQL text cannot hold it
+                    raise where.error("a NUL byte (\\x00) in the row: not text")
                 if ctx.limit is not None and count >= ctx.limit:
                     break
                 count += 1
@@ -174,6 +176,8 @@ def read_lines(ctx: ImportContext, name: str, skip_header: bool = False) -> Iter
                 line = line.rstrip("\r\n")
                 if not line.strip():
                     continue
+                if "\x00" in line:  # PostgreSQL text cannot hold it
+                    raise ImportFileError(name, number, "a NUL byte (\\x00) in the line: not text")
                 if ctx.limit is not None and count >= ctx.limit:
                     break
                 count += 1
@@ -234,6 +238,9 @@ def parse_lat_lon(lat: str, lon: str) -> tuple[float, float]:
     return parse_float(lat, "latitude", lo=-90, hi=90), parse_float(lon, "longitude", lo=-180, hi=180)
 
 
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2200  # timestamps outside are typos (0001, 9999), not events
+
+
 def parse_datetime(value: str, what: str = "timestamp") -> dt.datetime:
     """An ISO 8601 date or date-time; naive values are taken as UTC."""
     text = value.strip()
@@ -246,6 +253,13 @@ def parse_datetime(value: str, what: str = "timestamp") -> dt.datetime:
         raise ValueError(f"{what} {value!r} is not an ISO 8601 date") from None
     if timezone.is_naive(parsed):
         parsed = parsed.replace(tzinfo=dt.UTC)
+    try:
+        year = parsed.astimezone(dt.UTC).year
+    except OverflowError:  # 9999-12-31T23:00-05:00 is in the year 10000 in UTC
+        year = dt.MAXYEAR + 1
+    if not EARLIEST_YEAR <= year <= LATEST_YEAR:
+        # Stored, such a time could not be read back: every later import and export would fail.
+        raise ValueError(f"{what} {value!r} is outside the years {EARLIEST_YEAR}-{LATEST_YEAR}")
     return parsed
 
 
@@ -272,6 +286,15 @@ def ensure_users(ctx: ImportContext, external_ids: Iterable[str]) -> dict[str, i
     user_model = get_user_model()
     prefix = f"{ctx.source}:"
     wanted = {f"{prefix}{ext}": ext for ext in external_ids}
+    longest = user_model._meta.get_field("username").max_length or 150
+    too_long = sorted(ext for name, ext in wanted.items() if len(name) > longest)
+    if too_long:
+        raise ImportFileError(
+            "users",
+            None,
+            f"user id {too_long[0]!r} is too long with the source {ctx.source!r}: "
+            f"'source:user_id' must fit in {longest} characters (a shorter --source leaves more room)",
+        )
     existing = dict(user_model.objects.filter(username__startswith=prefix).values_list("username", "id"))
     missing = [name for name in wanted if name not in existing]
     users = [user_model(username=name, password=make_password(None)) for name in missing]

@@ -36,6 +36,7 @@ from recommender.models import InteractionKind, PlaceKeyword, interaction_weight
 
 SOURCE = "kakao"
 KEYWORD_SOURCE = "naver"
+INT32_MAX = 2**31 - 1  # PlaceKeyword.count and the like are 32-bit integers
 
 # Naver's 15 visitor keywords -> a short English tag.
 NAVER_KEYWORD_TAGS: dict[str, str] = {
@@ -82,11 +83,11 @@ def _read_naver(
                 raise ValueError("search_name and address must not be empty")
             if only_new is not None and (key in only_new or row.get("same", "").strip() != "True"):
                 continue
-            total = parse_int(row["total_review"], "total_review", lo=0)
+            total = parse_int(row["total_review"], "total_review", lo=0, hi=INT32_MAX)
             counts: dict[str, int] = {}
             for column in _keyword_columns(row):
                 value = row[column].strip()
-                n = parse_int(value, column, lo=0) if value else 0
+                n = parse_int(value, column, lo=0, hi=INT32_MAX) if value else 0
                 if n:
                     counts[column.strip('"')] = n
             # A café crawled twice: the first row wins (deterministic on re-runs).
