@@ -1017,6 +1017,18 @@ def generate_reviews(
     return reviews
 
 
+def review_visits(reviews: Sequence[DemoReview], interactions: Sequence[DemoInteraction]) -> list[DemoInteraction]:
+    """The visit each review implies where its writer's events hold none (a review after a like,
+    a save or a dislike), at the review's time: as a review written in the app records one, so the
+    data export and import read it back as it is (a review is a visit)."""
+    visited = {(e.username, e.place_index) for e in interactions if e.kind == "visit"}
+    return [
+        DemoInteraction(r.username, f"{r.external_id}:visit", "visit", r.place_index, None, None, r.age_seconds)
+        for r in reviews
+        if (r.username, r.place_index) not in visited
+    ]
+
+
 # --- Searches --------------------------------------------------------------------------------
 
 
@@ -1076,6 +1088,7 @@ def generate(seed: int = 42, users: int = 60, places: int = 150, clips_per_place
     new_clips = _new_items(rng, len(clip_rows))
     interactions = generate_interactions(rng, user_rows, place_rows, clip_rows, new_places, new_clips)
     reviews = generate_reviews(rng, user_rows, place_rows, interactions)
+    interactions += review_visits(reviews, interactions)
     searches = generate_searches(rng, user_rows)
     return DemoData(
         seed=seed,

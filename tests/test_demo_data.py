@@ -81,6 +81,15 @@ def test_generated_sizes_follow_the_arguments():
     assert data.user(demo.DEMO_LOGIN_USERNAME).favourite_traits
 
 
+def test_every_review_has_its_visit_as_one_written_in_the_app_does():
+    # A review after a like, a save or a dislike: the export reads a review as a visit, so without
+    # its own visit the data would come back from an export with visits it never had.
+    data = demo.generate(seed=SEED, users=60, places=150)
+    visits = {(e.username, e.place_index) for e in data.interactions if e.kind == "visit"}
+    assert all((r.username, r.place_index) in visits for r in data.reviews)
+    assert len({(e.username, e.key) for e in data.interactions}) == len(data.interactions)  # keys stay unique
+
+
 def test_small_data_sets_still_have_cold_start_people_and_new_items():
     data = demo.generate(seed=3, users=10, places=12)
     per_user = Counter(e.username for e in data.interactions)
