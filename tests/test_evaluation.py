@@ -357,13 +357,18 @@ def test_generic_loader_reads_items_interactions_reviews_and_searches(tmp_path: 
     )
     (tmp_path / "searches.csv").write_text("search_id,user_id,text,timestamp\ns1,u3,jazz cafe,2024-05-01\n")
     weights = {str(k): v for k, v in DEFAULT_KIND_WEIGHTS.items()}
-    data = load_generic(tmp_path, weights)
-    assert data.item_keys == ["place:p1", "place:p2", "clip:c1"]
+    with pytest.raises(ValueError, match="holds clip and place: choose one"):
+        load_generic(tmp_path, weights)  # the app trains and tunes places and clips apart
+    data = load_generic(tmp_path, weights, item_type="place")
+    assert data.item_keys == ["place:p1", "place:p2"]
     pairs = {
         (data.user_keys[u], data.item_keys[i]): w for u, i, w in zip(data.users, data.items, data.weights, strict=True)
     }
     assert pairs[("u1", "place:p1")] == weights["visit"] + weights["like"]
-    assert pairs[("u1", "clip:c1")] == pytest.approx(weights["watch"] * 0.5)
+    clips = load_generic(tmp_path, weights, item_type="clip")
+    assert clips.item_keys == ["clip:c1"] and clips.weights.tolist() == pytest.approx([weights["watch"] * 0.5])
+    assert clips.item_base_text is not None and "three cafés" in clips.item_base_text[0]
+    assert clips.docs == []  # reviews are of places
     assert pairs[("u2", "place:p2")] == weights["skip"]  # kept, but never a positive
     assert pairs[("u2", "place:p1")] == weights["visit"]  # a review is a visit...
     assert pairs[("u3", "place:p2")] == 7.5  # ...unless that visit is there already; an own weight counts
@@ -371,12 +376,11 @@ def test_generic_loader_reads_items_interactions_reviews_and_searches(tmp_path: 
         "user_id,item_type,item_id,kind,timestamp,weight\nu1,place,p1,visit,2024-05-01,nan\n", encoding="utf-8"
     )
     with pytest.raises(ValueError, match="weight 'nan' is not a finite number"):
-        load_generic(tmp_path, weights)
+        load_generic(tmp_path, weights, item_type="place")
     assert data.docs == [(data.user_keys.index("u2"), 0, "조용하고 좋아요")]
     assert data.searches == {data.user_keys.index("u3"): ["jazz cafe"]}
-    assert data.item_base_text is not None and "three cafés" in data.item_base_text[2]
     assert data.item_lat is not None and np.isnan(data.item_lat[1]) and data.item_lat[0] == pytest.approx(37.556)
-    assert data.item_area is not None and data.item_area.tolist() == ["망원동", "", ""]  # "" = unknown
+    assert data.item_area is not None and data.item_area.tolist() == ["망원동", ""]  # "" = unknown
 
 
 def test_where_items_have_only_districts_location_means_popular_in_the_users_districts() -> None:
@@ -547,3 +551,37 @@ def test_evaluate_command_says_what_is_wrong_with_the_dataset_it_was_given(tmp_p
     (tmp_path / "items.csv").write_text("item_id,name\n1,a\n")  # no interactions.csv
     with pytest.raises(CommandError, match="cannot read generic"):
         call_command("evaluate", "generic", "--path", str(tmp_path))
+
+
+def test_evaluate_refuses_up_front_what_it_would_ignore_or_fail_on_at_the_end(tmp_path: Path) -> None:
+    from django.core.management.base import CommandError
+
+    (tmp_path / "items.csv").write_text("item_type,item_id,name\nplace,p1,a\nplace,p2,b\nclip,c1,x\n", encoding="utf-8")
+    (tmp_path / "interactions.csv").write_text(
+        "user_id,item_type,item_id,kind,timestamp\n"
+        + "".join(f"u{u},place,p{1 + (u + k) % 2},visit,2024-05-0{k + 1}\n" for u in range(6) for k in range(2))
+        + "u1,clip,c1,watch,2024-05-03\n",
+        encoding="utf-8",
+    )
+    run = ["evaluate", "generic", "--path", str(tmp_path), "--embedding-model", "none", "--sample-users", "0"]
+    small = ["--factors", "2", "--iterations", "2"]
+    # Places and clips in one export: the app trains and tunes them apart.
+    with pytest.raises(CommandError, match="holds clip and place: choose one with --item-type"):
+        call_command(*run, *small)
+    report = tmp_path / "r.json"
+    call_command(*run, *small, "--item-type", "place", "--json", str(report))
+    assert json.loads(report.read_text())["catalogue"]["items"] == 2  # the places alone
+    with pytest.raises(CommandError, match="--methods: unknown ALS, Hybrid"):
+        call_command(*run, "--item-type", "place", "--methods", "ALS", "Hybrid")
+    with pytest.raises(CommandError, match="not a file in an existing folder"):
+        call_command(*run, "--item-type", "place", "--json", str(tmp_path))  # a folder: would fail at the end
+    with pytest.raises(CommandError, match="--naver-only-cafes is for korean_cafes"):
+        call_command(*run, "--item-type", "place", "--naver-only-cafes")
+    with pytest.raises(CommandError, match="--item-type is for the generic format"):
+        call_command("evaluate", "foursquare", "--path", str(tmp_path), "--item-type", "place")
+    with pytest.raises(CommandError, match="--strict-searches: generic ties no search"):
+        call_command(*run, "--item-type", "place", "--strict-searches")
+    with pytest.raises(CommandError, match="bogus-model: not a packaged model or a model folder"):
+        call_command(
+            "evaluate", "generic", "--path", str(tmp_path), "--item-type", "place", "--embedding-model", "bogus-model"
+        )

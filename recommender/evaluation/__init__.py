@@ -585,8 +585,8 @@ def evaluate(
             "val_ndcg@10": round(found.score, 5),
             "val_ndcg@10_untuned": round(found.start_score, 5),
         }
-    if options.methods:
-        methods = [m for m in methods if m.name in options.methods]
+    if options.methods:  # a method's tuned variant goes with it
+        methods = [m for m in methods if m.name.removesuffix(" (tuned)") in options.methods]
     if dataset.item_lat is None and dataset.item_area is None:
         notes.append("no item coordinates or areas: location = popularity; no distance in the hybrid")
     if not has_text:

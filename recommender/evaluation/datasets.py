@@ -245,7 +245,9 @@ def load_lastfm(folder: Path) -> Dataset:
     )
 
 
-def load_generic(folder: Path, kind_weights: Mapping[str, float], *, reviews_as_visits: bool = True) -> Dataset:
+def load_generic(
+    folder: Path, kind_weights: Mapping[str, float], *, reviews_as_visits: bool = True, item_type: str | None = None
+) -> Dataset:
     """The documented generic CSV format (docs/import-format.md): items.csv + interactions.csv.
 
     Optional reviews.csv (a review is a visit, as in the Kakao import, unless interactions.csv holds
@@ -254,13 +256,25 @@ def load_generic(folder: Path, kind_weights: Mapping[str, float], *, reviews_as_
     interactions; its text is a doc) and
     searches.csv (the user's searches). ``kind_weights`` maps an event kind to its weight; a
     ``watch`` is scaled by ``watched_fraction``. Items are keyed ``"<item_type>:<item_id>"``.
+
+    ``item_type`` (place or clip) keeps that type's items and activity; without it the folder must
+    hold one type only: the app trains and tunes places and clips apart, so a catalogue ranked with
+    both would describe nothing it serves.
     """
+    types = {row["item_type"] for row in _csv_rows(folder / "items.csv")}
+    if item_type is None and len(types) > 1:
+        raise ValueError(
+            f"items.csv holds {' and '.join(sorted(types))}: choose one with --item-type "
+            "(the app trains and tunes each on its own)"
+        )
     item_key, user_key = _Keys(), _Keys()
     base: list[str] = []
     lat: list[float] = []
     lon: list[float] = []
     areas: list[str] = []
     for row in _csv_rows(folder / "items.csv"):
+        if item_type is not None and row["item_type"] != item_type:
+            continue
         key = f"{row['item_type']}:{row['item_id']}"
         if key in item_key.index:
             raise ValueError(f"items.csv: duplicate item {key!r}")
@@ -280,6 +294,8 @@ def load_generic(folder: Path, kind_weights: Mapping[str, float], *, reviews_as_
         return user_key(user), item_key.index[key]
 
     for row in _csv_rows(folder / "interactions.csv"):
+        if item_type is not None and row["item_type"] != item_type:
+            continue
         kind = row["kind"]
         if kind not in kind_weights:
             raise ValueError(f"interactions.csv: unknown kind {kind!r}")
@@ -297,7 +313,7 @@ def load_generic(folder: Path, kind_weights: Mapping[str, float], *, reviews_as_
         if kind == "visit":
             visited.add(p)
     docs: list[tuple[int, int, str]] = []
-    if (folder / "reviews.csv").is_file():
+    if (folder / "reviews.csv").is_file() and item_type != "clip":
         for row in _csv_rows(folder / "reviews.csv"):
             p = pair(row["user_id"], f"place:{row['place_id']}", "reviews.csv")
             if reviews_as_visits and p not in visited:  # unless interactions.csv has that visit already
@@ -339,7 +355,14 @@ def _epoch(value: str) -> float:
     return parsed.timestamp()
 
 
-def load(name: str, folder: Path, kind_weights: Mapping[str, float], *, naver_only_cafes: bool = False) -> Dataset:
+def load(
+    name: str,
+    folder: Path,
+    kind_weights: Mapping[str, float],
+    *,
+    naver_only_cafes: bool = False,
+    item_type: str | None = None,
+) -> Dataset:
     """Load dataset ``name`` from ``folder``; ``kind_weights`` are the app's default event weights."""
     if name == "korean_cafes":
         return load_korean_cafes(folder, kind_weights["visit"], naver_only_cafes=naver_only_cafes)
@@ -348,5 +371,5 @@ def load(name: str, folder: Path, kind_weights: Mapping[str, float], *, naver_on
     if name == "lastfm":
         return load_lastfm(folder)
     if name == "generic":
-        return load_generic(folder, kind_weights)
+        return load_generic(folder, kind_weights, item_type=item_type)
     raise ValueError(f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}")

