@@ -242,7 +242,10 @@ def refresh_interest_vector(user_id: int, *, now: datetime | None = None) -> boo
         texts = list(pending.values_list("text", flat=True)[: settings.INTEREST_MAX_KEYWORDS])
         if texts:
             vector = provisional_interest_vector(texts, user_id=user_id)
-            UserProfile.objects.update_or_create(user_id=user_id, defaults={"interest_embedding": vector})
+            if vector is not None:
+                UserProfile.objects.update_or_create(user_id=user_id, defaults={"interest_embedding": vector})
+            else:  # nothing to lean towards: clear a vector, but make no profile row just to say so
+                UserProfile.objects.filter(user_id=user_id).update(interest_embedding=None)
         feed_cache.touch_person(user_id)  # the search behind it now explains the feed all the same
         return False
     links = (
