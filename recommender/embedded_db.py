@@ -107,6 +107,11 @@ def _running(data_dir: Path) -> Any:
     return info if info is not None and info.is_running() else None
 
 
+def is_running(data_dir: Path) -> bool:
+    """Whether the embedded server of ``data_dir`` runs (nothing is started)."""
+    return _running(data_dir.resolve()) is not None
+
+
 def stop(data_dir: Path) -> bool:
     """Stop the embedded server if it runs; return whether it was running.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -127,7 +128,11 @@ if (
     raise ConfigError(
         f"EMBEDDED_DB_SHARED_BUFFERS={EMBEDDED_DB_SHARED_BUFFERS!r} is more than half of this machine's memory"
     )
-if EMBEDDED_DATABASE:
+if EMBEDDED_DATABASE and sys.argv[1:2] == ["embedded_db"]:
+    # `manage.py embedded_db status|stop` looks at the server; starting it first would make "status"
+    # always say running and "stop" start a server only to stop it. It never opens a connection.
+    DATABASE_URL = "postgresql://embedded-server-not-started/none"
+elif EMBEDDED_DATABASE:
     from recommender.embedded_db import ensure_running
 
     DATABASE_URL = ensure_running(DATA_DIR / "postgres", server_settings={"shared_buffers": EMBEDDED_DB_SHARED_BUFFERS})

@@ -71,3 +71,28 @@ def test_stop_stops_a_server_other_processes_also_used(pgdata: Path) -> None:
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(url, connect_timeout=3).close()
     assert embedded_db.stop(pgdata) is False
+
+
+def test_the_embedded_db_command_looks_without_starting_the_server(tmp_path: Path) -> None:
+    # Run as an operator would, without DATABASE_URL, with a data folder of its own.
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"DATA_DIR": str(tmp_path)}
+
+    def command(action: str) -> str:
+        out = subprocess.run(
+            [sys.executable, "manage.py", "embedded_db", action], cwd=ROOT, env=env, capture_output=True, text=True,
+            timeout=120,
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr[-1500:]
+        return out.stdout.strip()
+
+    pgdata = tmp_path / "postgres"
+    try:
+        assert command("status") == f"not running, data in {pgdata}"
+        assert command("stop") == "was not running" and not pgdata.exists()  # nothing was created
+        embedded_db.ensure_running(pgdata)
+        assert command("status") == f"running, data in {pgdata}"
+        assert command("stop") == "stopped" and not embedded_db.is_running(pgdata)
+    finally:
+        embedded_db.stop(pgdata)

@@ -11,7 +11,8 @@ from recommender import embedded_db
 
 
 class Command(BaseCommand):
-    help = "Show where the embedded PostgreSQL keeps its data, or stop it."
+    help = "Show whether the embedded PostgreSQL runs and where it keeps its data, or stop it."
+    requires_system_checks: list[str] = []  # settings did not start the server for this command
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("action", choices=["status", "stop"])
@@ -23,5 +24,7 @@ class Command(BaseCommand):
         if options["action"] == "stop":
             stopped = embedded_db.stop(data_dir)
             self.stdout.write("stopped" if stopped else "was not running")
-        else:
+        elif embedded_db.is_running(data_dir):
             self.stdout.write(f"running, data in {data_dir}")
+        else:
+            self.stdout.write(f"not running, data in {data_dir}")
