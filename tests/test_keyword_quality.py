@@ -61,3 +61,29 @@ def test_keyword_quality_on_real_cafes_beats_the_frequent_noun_baseline(shared_d
     systems = figures["systems"]
     assert systems["embedded extractor"]["recall@10"] > systems["baseline: frequent nouns"]["recall@10"]
     assert systems["embedded extractor"]["precision@5"] > 0
+
+
+@pytest.mark.parametrize(
+    ("reviews", "encoding", "message"),
+    [
+        ("name,address,user_id,rating,review,cafe\n카페,망원동,u1,5,좋아요,카페 망원동\n", "cp949", "not UTF-8"),
+        ("name,address,user_id,rating,review,cafe\n카페,망원동,u1,5,좋아요,카페 망원동\n", "utf-8-sig", "no café"),
+    ],
+)
+def test_keyword_quality_says_what_is_wrong_with_its_files(
+    tmp_path: Path, reviews: str, encoding: str, message: str
+) -> None:
+    from django.core.management.base import CommandError
+
+    (tmp_path / "reviews.csv").write_text(reviews, encoding=encoding)
+    (tmp_path / "naver_review.csv").write_text(
+        "\ufeffsearch_name,address,road_address,total_review\n", encoding="utf-8"
+    )
+    with pytest.raises(CommandError, match=message):
+        call_command("keyword_quality", "--data", str(tmp_path), stdout=io.StringIO())
+    (tmp_path / "reviews.csv").write_text(reviews, encoding="utf-8")
+    (tmp_path / "naver_review.csv").write_text(
+        "search_name,address\n카페,망원동\n", encoding="utf-8"
+    )  # no total_review
+    with pytest.raises(CommandError, match="not the korean_cafes layout"):
+        call_command("keyword_quality", "--data", str(tmp_path), stdout=io.StringIO())

@@ -34,3 +34,12 @@ def test_nothing_pending_says_so() -> None:
     out = StringIO()
     call_command("process_pending", "--inline", stdout=out, stderr=StringIO())
     assert out.getvalue().strip() == "Nothing pending."
+
+
+@pytest.mark.parametrize(("option", "value"), [("--batch", "0"), ("--batch", "-1"), ("--timeout", "0")])
+def test_a_batch_or_timeout_that_cannot_work_is_refused(option: str, value: str) -> None:
+    from django.core.management.base import CommandError
+
+    ReviewFactory(text="조용해요")  # something pending: -1 was a traceback, 0 spun until the timeout
+    with pytest.raises(CommandError, match=f"{option} must be"):
+        call_command("process_pending", "--inline", option, value, stdout=StringIO(), stderr=StringIO())

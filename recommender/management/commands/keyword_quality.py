@@ -77,7 +77,7 @@ def _default_data() -> Path:
 def load_cafes(data: Path, min_share: float, min_reviews: int) -> tuple[list[Cafe], list[str]]:
     """Cafés with reviews and salient Naver keywords, sorted by key; and Naver's keyword phrases."""
     reviews: dict[str, list[str]] = defaultdict(list)
-    with (data / "reviews.csv").open(encoding="utf-8", newline="") as f:
+    with (data / "reviews.csv").open(encoding="utf-8-sig", newline="") as f:  # a BOM is tolerated
         for row in csv.DictReader(f):
             text = (row.get("review") or "").strip()
             cafe = (row.get("cafe") or "").strip()
@@ -85,7 +85,7 @@ def load_cafes(data: Path, min_share: float, min_reviews: int) -> tuple[list[Caf
                 reviews[cafe].append(text)
     cafes: dict[str, Cafe] = {}
     phrases: list[str] = []
-    with (data / "naver_review.csv").open(encoding="utf-8", newline="") as f:
+    with (data / "naver_review.csv").open(encoding="utf-8-sig", newline="") as f:
         reader = csv.DictReader(f)
         names = list(reader.fieldnames or [])
         columns = [n for n in names[names.index("total_review") + 1 :] if n.startswith('"') and n.endswith('"')]
@@ -191,7 +191,12 @@ class Command(BaseCommand):
         if options["cafes"] < 1:
             raise CommandError("--cafes must be at least 1")
         started = time.monotonic()
-        cafes, phrases = load_cafes(data, options["min_share"], options["min_reviews"])
+        try:
+            cafes, phrases = load_cafes(data, options["min_share"], options["min_reviews"])
+        except UnicodeDecodeError as exc:
+            raise CommandError(f"{data}: a file is not UTF-8 text ({exc.reason}); save it as UTF-8") from exc
+        except (KeyError, ValueError) as exc:
+            raise CommandError(f"{data}: not the korean_cafes layout (reviews.csv, naver_review.csv): {exc}") from exc
         if not cafes:
             raise CommandError("no café has both reviews and salient Naver keywords")
         rng = random.Random(options["seed"])  # noqa: S311 - a reproducible sample, not a secret

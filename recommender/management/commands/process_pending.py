@@ -28,6 +28,10 @@ class Command(BaseCommand):
         parser.add_argument("--batch", type=int, default=64, help="inline: rows per step")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["batch"] < 1:
+            raise CommandError("--batch must be at least 1")
+        if options["timeout"] <= 0:
+            raise CommandError("--timeout must be more than 0 seconds")
         started = time.monotonic()
         counts = pending_counts()
         total = sum(counts.values())
