@@ -16,6 +16,7 @@ from django.core.management.base import CommandError
 
 from clips.models import Clip
 from places.models import Place, Review
+from recommender.evaluation.datasets import load_lastfm
 from recommender.models import (
     ClipKeyword,
     Interaction,
@@ -224,6 +225,23 @@ def test_lastfm_imports_artists_log_weighted_plays_and_tags_as_searches(shared_d
     (user, tag_id), day = next(iter(earliest.items()))
     search = SearchQuery.objects.get(source="lastfm", external_id=f"{user}:{tag_id}")
     assert (search.text, search.created_at, search.user.username) == (tags[tag_id], day, f"lastfm:{user}")
+
+
+@pytest.mark.django_db
+def test_lastfm_names_keep_their_quotes(tmp_path: Path) -> None:
+    # Tab-separated with no quoting: a quote is part of the name, not the start of a quoted field.
+    write(
+        tmp_path,
+        "artists.dat",
+        'id\tname\turl\tpictureURL\n1686\t"Weird Al" Yankovic\thttp://a\t\n2906\tRoyce da 5\'9"\thttp://b\t\n',
+    )
+    write(tmp_path, "user_artists.dat", "userID\tartistID\tweight\n2\t1686\t10\n")
+    write(tmp_path, "tags.dat", "tagID\ttagValue\n")
+    write(tmp_path, "user_taggedartists.dat", "userID\tartistID\ttagID\tday\tmonth\tyear\n")
+    run_import("lastfm", tmp_path)
+    assert sorted(Clip.objects.values_list("title", flat=True)) == ['"Weird Al" Yankovic', "Royce da 5'9\""]
+    data = load_lastfm(tmp_path)  # evaluate reads them the same way
+    assert '"Weird Al" Yankovic' in data.item_base_text[0]
 
 
 @pytest.mark.shared_data

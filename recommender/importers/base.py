@@ -117,26 +117,26 @@ def render_summary(ctx: ImportContext) -> str:
 
 
 def read_csv(
-    ctx: ImportContext, name: str, required: Sequence[str], delimiter: str = ","
+    ctx: ImportContext, name: str, required: Sequence[str], delimiter: str = ",", quoting: int = csv.QUOTE_MINIMAL
 ) -> Iterator[tuple[Where, dict[str, str]]]:
     """Rows of the CSV ``name`` as dicts with their position (the line the record starts on).
 
     UTF-8, a BOM tolerated; quoted fields may span lines. Stops after ``ctx.limit`` rows. A missing
     required column, a row of the wrong width or undecodable bytes raise :class:`ImportFileError`.
     """
-    for where, header, values in read_csv_raw(ctx, name, required, delimiter):
+    for where, header, values in read_csv_raw(ctx, name, required, delimiter, quoting):
         if len(values) != len(header):
             raise where.error(f"expected {len(header)} fields, found {len(values)}")
         yield where, dict(zip(header, values, strict=True))
 
 
 def read_csv_raw(
-    ctx: ImportContext, name: str, required: Sequence[str], delimiter: str = ","
+    ctx: ImportContext, name: str, required: Sequence[str], delimiter: str = ",", quoting: int = csv.QUOTE_MINIMAL
 ) -> Iterator[tuple[Where, list[str], list[str]]]:
     """Like :func:`read_csv` but yields (position, header, field list) without a width check."""
     path = ctx.file(name)
     with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
+        reader = csv.reader(fh, delimiter=delimiter, quoting=quoting)
         try:
             first = next(reader, None)
             if first is None:

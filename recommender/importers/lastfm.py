@@ -13,6 +13,7 @@ All .dat files are tab-separated UTF-8 (checked; no errors="replace" needed).
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import math
 from typing import Any
@@ -34,8 +35,9 @@ EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
 def _read_tsv(ctx: ImportContext, name: str, columns: tuple[str, ...]) -> Any:
-    # The .dat files are plain tab-separated with no quoting: csv with QUOTE_NONE semantics.
-    return read_csv(ctx, name, columns, delimiter="\t")
+    # The .dat files are plain tab-separated with no quoting: a quote is part of the text
+    # ('"Weird Al" Yankovic'), so csv must not read it as one.
+    return read_csv(ctx, name, columns, delimiter="\t", quoting=csv.QUOTE_NONE)
 
 
 def run(ctx: ImportContext) -> None:
