@@ -241,7 +241,7 @@ def test_lastfm_names_keep_their_quotes(tmp_path: Path) -> None:
     run_import("lastfm", tmp_path)
     assert sorted(Clip.objects.values_list("title", flat=True)) == ['"Weird Al" Yankovic', "Royce da 5'9\""]
     data = load_lastfm(tmp_path)  # evaluate reads them the same way
-    assert '"Weird Al" Yankovic' in data.item_base_text[0]
+    assert data.item_base_text is not None and '"Weird Al" Yankovic' in data.item_base_text[0]
 
 
 @pytest.mark.shared_data

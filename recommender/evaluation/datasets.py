@@ -100,8 +100,10 @@ def _aggregate(triples: Mapping[tuple[int, int], float]) -> tuple[np.ndarray, np
 def _csv_rows(path: Path, delimiter: str = ",") -> Iterator[dict[str, str]]:
     with path.open(encoding="utf-8-sig", newline="") as fh:
         # Tab-separated files (Last.fm's .dat) have no quoting: a quote there is part of the text.
-        quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
-        reader = csv.DictReader(fh, delimiter=delimiter, quoting=quoting)
+        if delimiter == "\t":
+            reader = csv.DictReader(fh, delimiter=delimiter, quoting=csv.QUOTE_NONE)
+        else:
+            reader = csv.DictReader(fh, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL)
         for row in reader:
             yield {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
 

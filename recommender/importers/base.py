@@ -117,26 +117,32 @@ def render_summary(ctx: ImportContext) -> str:
 
 
 def read_csv(
-    ctx: ImportContext, name: str, required: Sequence[str], delimiter: str = ",", quoting: int = csv.QUOTE_MINIMAL
+    ctx: ImportContext, name: str, required: Sequence[str], delimiter: str = ",", quoted: bool = True
 ) -> Iterator[tuple[Where, dict[str, str]]]:
     """Rows of the CSV ``name`` as dicts with their position (the line the record starts on).
 
     UTF-8, a BOM tolerated; quoted fields may span lines. Stops after ``ctx.limit`` rows. A missing
     required column, a row of the wrong width or undecodable bytes raise :class:`ImportFileError`.
     """
-    for where, header, values in read_csv_raw(ctx, name, required, delimiter, quoting):
+    for where, header, values in read_csv_raw(ctx, name, required, delimiter, quoted):
         if len(values) != len(header):
             raise where.error(f"expected {len(header)} fields, found {len(values)}")
         yield where, dict(zip(header, values, strict=True))
 
 
 def read_csv_raw(
-    ctx: ImportContext, name: str, required: Sequence[str], delimiter: str = ",", quoting: int = csv.QUOTE_MINIMAL
+    ctx: ImportContext, name: str, required: Sequence[str], delimiter: str = ",", quoted: bool = True
 ) -> Iterator[tuple[Where, list[str], list[str]]]:
-    """Like :func:`read_csv` but yields (position, header, field list) without a width check."""
+    """Like :func:`read_csv` but yields (position, header, field list) without a width check.
+
+    ``quoted`` False: no field is quoted, a quote is text (Last.fm's tab-separated files)."""
     path = ctx.file(name)
     with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh, delimiter=delimiter, quoting=quoting)
+        reader = (
+            csv.reader(fh, delimiter=delimiter)
+            if quoted
+            else csv.reader(fh, delimiter=delimiter, quoting=csv.QUOTE_NONE)
+        )
         try:
             first = next(reader, None)
             if first is None:

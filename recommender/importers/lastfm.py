@@ -13,7 +13,6 @@ All .dat files are tab-separated UTF-8 (checked; no errors="replace" needed).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import math
 from typing import Any
@@ -37,7 +36,7 @@ EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 def _read_tsv(ctx: ImportContext, name: str, columns: tuple[str, ...]) -> Any:
     # The .dat files are plain tab-separated with no quoting: a quote is part of the text
     # ('"Weird Al" Yankovic'), so csv must not read it as one.
-    return read_csv(ctx, name, columns, delimiter="\t", quoting=csv.QUOTE_NONE)
+    return read_csv(ctx, name, columns, delimiter="\t", quoted=False)
 
 
 def run(ctx: ImportContext) -> None:
