@@ -307,6 +307,20 @@ def generic_folder(tmp_path: Path) -> Path:
 
 
 @pytest.mark.django_db
+def test_with_a_limit_a_clip_whose_place_lies_beyond_it_comes_without_it(tmp_path: Path) -> None:
+    # The clip (row 2) is about p2 (row 3): with --limit 2 the place is not read.
+    items = ITEMS.splitlines(keepends=True)
+    header, p1, p2, clip = items[0], "".join(items[1:3]), items[3], items[4].replace(",p1\n", ",p2\n")
+    write(tmp_path, "items.csv", header + p1 + clip + p2)
+    summary = run_import("generic", tmp_path, "--limit", "2")
+    assert Clip.objects.get(external_id="c1").place is None
+    assert "clip's place beyond --limit" in summary
+    write(tmp_path, "items.csv", header + p1 + clip.replace(",p2\n", ",p9\n"))
+    with pytest.raises(CommandError, match=r"place_id 'p9' is not a place in items\.csv"):  # no limit: an error
+        run_import("generic", tmp_path)
+
+
+@pytest.mark.django_db
 def test_generic_round_trip_keeps_korean_text_links_and_weights(generic_folder: Path) -> None:
     run_import("generic", generic_folder)
 

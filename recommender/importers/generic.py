@@ -147,9 +147,13 @@ def run(ctx: ImportContext) -> None:
 
     known_places = set(places) | set(existing_ids(Place, ctx.source))
     known_clips = set(clips) | set(existing_ids(Clip, ctx.source))
-    for where, place_ref in clip_places.values():
-        if place_ref not in known_places:
+    for item_id, (where, place_ref) in list(clip_places.items()):
+        if place_ref in known_places:
+            continue
+        if ctx.limit is None:
             raise where.error(f"place_id {place_ref!r} is not a place in items.csv")
+        del clip_places[item_id]  # its place is beyond --limit: the clip comes without it
+        ctx.skip("clip's place beyond --limit (the clip is kept, about no place)")
 
     def check(where: Where, item_type: str, item_id: str) -> bool:
         known = known_places if item_type == "place" else known_clips
