@@ -107,7 +107,7 @@ def test_clip_page_has_a_video_with_poster_fallback_and_its_place(client: Client
 
 
 def test_empty_states_explain_what_to_do(client: Client, alice: User) -> None:
-    assert "load_demo" in client.get("/").content.decode()
+    assert "the catalogue is empty" in client.get("/").content.decode()
     client.force_login(alice)
     profile = client.get("/me/").content.decode()
     assert "Nothing learned yet" in profile and "Nothing saved yet" in profile

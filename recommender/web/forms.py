@@ -77,7 +77,8 @@ class SearchForm(LocationForm):
 
 
 class ReviewForm(forms.Form):
-    RATING_CHOICES = [("", _("No rating")), *[(str(n), "★" * n) for n in range(5, 0, -1)]]
+    # Stars and the number: a screen reader reads "★★★" as "black star" three times, or not at all.
+    RATING_CHOICES = [("", _("No rating")), *[(str(n), f"{'★' * n} ({n}/5)") for n in range(5, 0, -1)]]
 
     rating = forms.TypedChoiceField(
         required=False, choices=RATING_CHOICES, coerce=int, empty_value=None, label=_("Rating")
