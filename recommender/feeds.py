@@ -774,5 +774,8 @@ def _reason(
                 reason["via"] = "clips"
         return reason
     if area:  # no coordinates, but in a district the person usually goes (been false: only saved or liked)
-        return {"code": "usual_area", "area": area, "been": been, "keywords": proof["keywords"]}
+        reason = {"code": "usual_area", "area": area, "been": been, "keywords": proof["keywords"]}
+        if kind == ItemKind.CLIP:  # the district of clips they watched (been false: only liked)
+            reason["via"] = "clips"
+        return reason
     return {"code": "popular", "keywords": proof["keywords"]}

@@ -294,6 +294,12 @@ def test_a_usual_area_reason_does_not_claim_the_person_goes_where_they_only_save
     assert reason == {"code": "usual_area", "area": "성수동1가", "been": False, "keywords": [], "keyword_texts": []}
     like(kate, saved, InteractionKind.VISIT)
     assert recommend(kate, FeedRequest(limit=1)).items[0].reason["been"] is True
+    # In a clip feed the district is that of clips the person liked: said so, no visit claimed.
+    liam = UserFactory()
+    like(liam, ClipFactory(title="saved clip", place=saved))
+    ClipFactory(title="same district clip", place=PlaceFactory(latitude=None, longitude=None, district="성수동1가"))
+    clip_reason = recommend(liam, FeedRequest(kind="clip", limit=1)).items[0].reason
+    assert (clip_reason["code"], clip_reason["via"], clip_reason["been"]) == ("usual_area", "clips", False)
 
 
 def test_open_now_drops_closed_places_and_keeps_ones_with_unknown_hours() -> None:

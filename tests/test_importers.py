@@ -419,14 +419,14 @@ MALFORMED = [
                 "interactions.csv": INTERACTIONS.replace("2024-05-02,,", "9999-12-31T23:00:00-05:00,,"),
             }
         ),
-        "interactions.csv line 4: timestamp '9999-12-31T23:00:00-05:00' is outside the years 1900-2200",
+        "interactions.csv line 4: timestamp '9999-12-31T23:00:00-05:00' is outside the years 1-9999 in UTC",
         id="generic-timestamp-past-year-9999-in-utc",
     ),
     pytest.param(
         *_generic(
             {"items.csv": ITEMS, "reviews.csv": REVIEWS.replace("2024-05-02,ko", "0001-01-01T00:00:00+09:00,ko")}
         ),
-        "reviews.csv line 2: timestamp '0001-01-01T00:00:00+09:00' is outside the years 1900-2200",
+        "reviews.csv line 2: timestamp '0001-01-01T00:00:00+09:00' is outside the years 1-9999 in UTC",
         id="generic-timestamp-before-year-1",
     ),
     pytest.param(

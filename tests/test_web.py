@@ -141,6 +141,17 @@ def test_a_usual_area_reason_names_the_district_in_either_language() -> None:
         assert reason_text(saved) == "저장하거나 좋아한 곳이 있는 성수동1가에 있어요 · quiet"
 
 
+def test_a_clip_feeds_usual_area_reason_names_the_clips_not_a_visit_in_either_language() -> None:
+    watched = {"code": "usual_area", "area": "성수동1가", "been": True, "via": "clips", "keywords": []}
+    liked = {**watched, "been": False}
+    with translation.override("en"):
+        assert reason_text(watched) == "In 성수동1가, seen in clips you watched"
+        assert reason_text(liked) == "In 성수동1가, seen in clips you liked"
+    with translation.override("ko"):
+        assert reason_text(watched) == "본 클립 속 성수동1가에 있어요"
+        assert reason_text(liked) == "좋아한 클립 속 성수동1가에 있어요"
+
+
 def test_a_nearby_reason_claims_no_visit_of_a_place_only_saved_or_liked_in_either_language() -> None:
     saved = {"code": "nearby", "distance_km": 0.3, "near": "망원 카페", "been": False, "keywords": ["quiet"]}
     liked_clips = {**saved, "via": "clips"}

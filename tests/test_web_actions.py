@@ -152,6 +152,18 @@ def test_onboarding_keeps_a_pick_that_left_the_top_tags_meanwhile(client: Client
     assert sorted(SearchQuery.objects.filter(user=alice).values_list("text", flat=True)) == ["river", "조용한"]
 
 
+def test_onboarding_with_a_pick_that_is_no_number_is_a_400_not_a_500(client: Client, alice: User) -> None:
+    PlaceFactory()
+    for pick in ("²", "١٢", "abc"):  # "²".isdigit() is true, but int() refuses it
+        assert client.post("/welcome/", {"keywords": [pick]}).status_code == 400
+
+
+def test_a_form_shown_again_at_its_own_address_keeps_it_as_the_place_to_come_back_to(client: Client) -> None:
+    UserFactory(username="carol").set_password("right-password-1")
+    response = client.post("/accounts/login/?next=/me/", {"username": "carol", "password": "wrong"})
+    assert 'name="next" type="hidden" value="/accounts/login/?next=/me/"' in response.content.decode()
+
+
 def test_onboarding_shown_again_keeps_what_was_typed(client: Client, alice: User) -> None:
     PlaceFactory()
     response = client.post("/welcome/", {"keywords": ["999999"], "text": "한강 카페"})  # not a keyword

@@ -158,10 +158,10 @@ def read_csv_raw(
                 start = reader.line_num + 1
                 if not row or (len(row) == 1 and not row[0].strip()):
                     continue
-                if any("\x00" in field for field in row):  # PostgreSQL text cannot hold it
-                    raise where.error("a NUL byte (\\x00) in the row: not text")
                 if ctx.limit is not None and count >= ctx.limit:
                     break
+                if any("\x00" in field for field in row):  # PostgreSQL text cannot hold it
+                    raise where.error("a NUL byte (\\x00) in the row: not text")
                 count += 1
                 yield where, header, row
         except UnicodeDecodeError as exc:
@@ -182,10 +182,10 @@ def read_lines(ctx: ImportContext, name: str, skip_header: bool = False) -> Iter
                 line = line.rstrip("\r\n")
                 if not line.strip():
                     continue
-                if "\x00" in line:  # PostgreSQL text cannot hold it
-                    raise ImportFileError(name, number, "a NUL byte (\\x00) in the line: not text")
                 if ctx.limit is not None and count >= ctx.limit:
                     break
+                if "\x00" in line:  # PostgreSQL text cannot hold it
+                    raise ImportFileError(name, number, "a NUL byte (\\x00) in the line: not text")
                 count += 1
                 yield Where(name, number), line
         except UnicodeDecodeError as exc:
@@ -244,9 +244,6 @@ def parse_lat_lon(lat: str, lon: str) -> tuple[float, float]:
     return parse_float(lat, "latitude", lo=-90, hi=90), parse_float(lon, "longitude", lo=-180, hi=180)
 
 
-EARLIEST_YEAR, LATEST_YEAR = 1900, 2200  # timestamps outside are typos (0001, 9999), not events
-
-
 def parse_datetime(value: str, what: str = "timestamp") -> dt.datetime:
     """An ISO 8601 date or date-time; naive values are taken as UTC."""
     text = value.strip()
@@ -260,12 +257,11 @@ def parse_datetime(value: str, what: str = "timestamp") -> dt.datetime:
     if timezone.is_naive(parsed):
         parsed = parsed.replace(tzinfo=dt.UTC)
     try:
-        year = parsed.astimezone(dt.UTC).year
-    except OverflowError:  # 9999-12-31T23:00-05:00 is in the year 10000 in UTC
-        year = dt.MAXYEAR + 1
-    if not EARLIEST_YEAR <= year <= LATEST_YEAR:
-        # Stored, such a time could not be read back: every later import and export would fail.
-        raise ValueError(f"{what} {value!r} is outside the years {EARLIEST_YEAR}-{LATEST_YEAR}")
+        parsed.astimezone(dt.UTC)
+    except OverflowError:
+        # 9999-12-31T23:00-05:00 is in the year 10000 in UTC, 0001-01-01T00:00+09:00 in the year 0:
+        # stored, such a time could not be read back, and every later import and export would fail.
+        raise ValueError(f"{what} {value!r} is outside the years 1-9999 in UTC") from None
     return parsed
 
 

@@ -50,6 +50,13 @@ def reason_text(reason: dict[str, Any]) -> str:
         line = text % {"distance": reason.get("distance_km", ""), "place": reason["near"]}
     elif code == "nearby":
         line = _("Nearby · %(distance)s km") % {"distance": reason.get("distance_km", "")}
+    elif code == "usual_area" and reason.get("via") == "clips":
+        text = (
+            _("In %(area)s, seen in clips you watched")
+            if reason.get("been", True)
+            else _("In %(area)s, seen in clips you liked")
+        )
+        line = text % {"area": reason.get("area", "")}
     elif code == "usual_area":
         text = (
             _("In %(area)s, where you often go")

@@ -31,12 +31,12 @@ def redirect_back(request: HttpRequest, default: str = "/") -> HttpResponseRedir
 
 def page_path(request: HttpRequest) -> str:
     """Where the person is, for "come back here" links (the language switch, feedback buttons): the
-    page's own path; a page rendered by a POST (a form shown again with its errors) names its page
-    in ``request.page_path``, since the form's action answers only POST."""
+    page's own path; a page rendered by a POST-only action (a refused review, a search with an
+    error) names its page in ``request.page_path``, since the action's address answers only POST."""
     named = getattr(request, "page_path", None)
     if named:
         return str(named)
-    return request.get_full_path() if request.method in ("GET", "HEAD") else "/"
+    return request.get_full_path()  # a form shown again at its own address (log-in, sign-up) is that page
 
 
 def page_context(request: HttpRequest) -> dict[str, str]:

@@ -31,7 +31,7 @@ def _onboarding_form(data: Any = None) -> tuple[OnboardingForm, list]:
     tags = popular_keywords(ONBOARDING_TAGS)
     if data is not None:
         shown = {k.pk for k in tags}
-        picked = [int(v) for v in data.getlist("keywords") if v.isdigit() and len(v) < 19]
+        picked = [int(v) for v in data.getlist("keywords") if v.isascii() and v.isdigit() and len(v) < 19]
         tags += list(Keyword.objects.filter(pk__in=picked, is_hidden=False).exclude(pk__in=shown).order_by("pk"))
     choices = [(k.pk, keyword_label(k.text, k.tag_en, both=True)) for k in tags]
     return OnboardingForm(data, keyword_choices=choices), tags
