@@ -35,7 +35,7 @@ from recommender.models import (
     SearchQuery,
 )
 from recommender.ranking.als import ModelFileError
-from recommender.services import delete_account
+from recommender.services import delete_account, delete_accounts
 from recommender.training import publish
 
 
@@ -77,11 +77,12 @@ class KeywordAdmin(admin.ModelAdmin[Keyword]):
         messages.success(request, f"{count} keywords shown.")
 
     def save_model(self, request: HttpRequest, obj: Keyword, form: Any, change: bool) -> None:
-        """An edit of ``is_hidden`` or ``tag_en`` (the form, or the list's editable columns) reaches
+        """An edit of ``is_hidden``, ``tag_en`` or ``text`` (the form, or the list's editable columns) reaches
         the places, interest vectors and feeds that read the keyword, as the actions do."""
+        before = list(Keyword.objects.filter(pk=obj.pk).values_list("text", "tag_en").first() or ()) if change else []
         super().save_model(request, obj, form, change)
-        if change and {"is_hidden", "tag_en"} & set(form.changed_data):
-            refresh_keyword_dependents([obj.pk])
+        if change and {"is_hidden", "tag_en", "text"} & set(form.changed_data):
+            refresh_keyword_dependents([obj.pk], extra_names=before)
 
     @admin.action(description="Merge the selected keywords into the first one (by id)")
     def merge_into_first(self, request: HttpRequest, queryset: QuerySet[Keyword]) -> None:
@@ -340,8 +341,7 @@ class AccountAdmin(UserAdmin):
         delete_account(obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        for user in queryset:
-            delete_account(user)
+        delete_accounts(list(queryset))  # one transaction, one retraining
 
 
 admin.site.unregister(User)

@@ -137,11 +137,11 @@ def _history(user: AbstractBaseUser | AnonymousUser | None, kind: str) -> _Histo
 
 def disliked_last(user_id: int, column: str) -> Any:
     """The items (a ``column`` subquery: place_id or clip_id) whose latest event of the person, other
-    than a view or a click, is a dislike: "not interested" after a visit or a like takes the like back
-    (a dislike's -5 need not outweigh them in the net weight)."""
-    latest = (
+    than a view, a click or a skip, is a dislike: "not interested" after a visit or a like takes the
+    like back (a dislike's -5 need not outweigh them in the net weight)."""
+    latest = (  # of the events that say something of liking: not a view, a click or a skip
         Interaction.objects.filter(user_id=user_id, **{column: OuterRef(column)})
-        .exclude(kind__in=IMPRESSION_KINDS)
+        .exclude(kind__in=[*IMPRESSION_KINDS, InteractionKind.SKIP])
         .order_by("-occurred_at", "-pk")
         .values("kind")[:1]
     )
@@ -450,7 +450,12 @@ def _whereabouts(request: FeedRequest, kind: str, history: _History) -> tuple[_O
         return _Origin("request", np.array([request.latitude]), np.array([request.longitude]), []), None
     # Places the person went to or acted on, not ones only seen in a list: those are no sign of
     # being there, and unlike engaged items they stay candidates (an item would be its own origin).
-    liked = [pk for pk in history.positive_ids.tolist() if pk in history.excluded]
+    # Not one they took back ("not interested" since, a low rating) unless they went there.
+    liked = [
+        pk
+        for pk in history.positive_ids.tolist()
+        if pk in history.excluded and (pk not in history.low_rated or pk in history.been)
+    ]
     if not liked:
         return None, None
     if kind == ItemKind.PLACE:

@@ -15,7 +15,7 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, FloatField, Q, Sum
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Lower
 from django.db.models.lookups import Exact
 from django.utils import timezone
 
@@ -206,12 +206,15 @@ def provisional_interest_vector(texts: Sequence[str], *, user_id: int | None = N
     """An interest vector before any search is extracted: the unit mean of the stored embeddings of
     the keywords the texts name (a picked keyword is searched by its text; a typed search's words
     count too). Hidden keywords, and those the person muted, do not count. No model runs."""
-    whole = [t.strip() for t in texts if t.strip()]
+    whole = [t.strip().lower() for t in texts if t.strip()]
     words = [w for t in whole for w in t.split()][:64]
     if not whole:
         return None
-    matches = Keyword.objects.filter(is_hidden=False, embedding__isnull=False).filter(
-        Q(text__in=whole) | Q(text__in=words) | Q(tag_en__in=whole) | Q(tag_en__in=words)
+    names = [*whole, *words]  # compared case-insensitively: "Jazz Bar" is the tag "jazz bar"
+    matches = (
+        Keyword.objects.filter(is_hidden=False, embedding__isnull=False)
+        .annotate(text_lower=Lower("text"), tag_lower=Lower("tag_en"))
+        .filter(Q(text_lower__in=names) | Q(tag_lower__in=names))
     )
     if user_id is not None:
         matches = matches.exclude(muted_by__user_id=user_id)
@@ -284,7 +287,7 @@ def merge_keywords(target: Keyword, others: Sequence[Keyword]) -> int:
         place_ids = set(
             ReviewKeyword.objects.filter(keyword_id__in=other_ids).values_list("review__place_id", flat=True)
         )
-        searchers = _searchers_of(other_ids)
+        searchers = _searchers_of(other_ids)  # before the merged keywords and their names are gone
         for model, owner in (
             (ReviewKeyword, "review_id"),
             (PlaceKeyword, "place_id"),
@@ -318,18 +321,32 @@ def merge_keywords(target: Keyword, others: Sequence[Keyword]) -> int:
     return len(other_ids)
 
 
-def _searchers_of(keyword_ids: Sequence[int]) -> set[int]:
-    return set(
+def _searchers_of(keyword_ids: Sequence[int], extra_names: Sequence[str] = ()) -> set[int]:
+    """People whose interest vector reads these keywords: through their extracted interest searches,
+    or, searches not extracted yet, through the keywords' names in the search text (the provisional
+    vector matches names: ``provisional_interest_vector``). ``extra_names``: names the keywords had
+    before an edit."""
+    extracted = set(
         SearchQueryKeyword.objects.filter(keyword_id__in=keyword_ids, query__intent=QueryIntent.INTEREST)
         .values_list("query__user_id", flat=True)
         .distinct()
     )
+    names = {n for pair in Keyword.objects.filter(pk__in=keyword_ids).values_list("text", "tag_en") for n in pair}
+    names = {n.strip() for n in (*names, *extra_names) if n and n.strip()}
+    if not names:
+        return extracted
+    mentions = Q()
+    for name in sorted(names):
+        mentions |= Q(text__icontains=name)
+    pending = SearchQuery.objects.filter(keywords_key="").filter(mentions).values_list("user_id", flat=True)
+    return extracted | set(pending.distinct())
 
 
-def refresh_keyword_dependents(keyword_ids: Sequence[int]) -> None:
+def refresh_keyword_dependents(keyword_ids: Sequence[int], extra_names: Sequence[str] = ()) -> None:
     """After a curator hid, showed or relabelled keywords: the places whose reviews mention them get
     their keyword profiles and summaries rebuilt (search matches and embeddings read the summary),
-    the people whose searches name them their interest vectors, and every cached feed is refreshed."""
+    the people whose searches name them their interest vectors, and every cached feed is refreshed.
+    ``extra_names``: the keywords' text or tag before a relabelling (searches may name the old one)."""
     with transaction.atomic():
         feed_cache.touch_catalogue()
         place_ids = set(
@@ -337,7 +354,7 @@ def refresh_keyword_dependents(keyword_ids: Sequence[int]) -> None:
         )
         for place_id in sorted(place_ids):
             refresh_place_keywords(place_id)
-        for user_id in sorted(_searchers_of(keyword_ids)):
+        for user_id in sorted(_searchers_of(keyword_ids, extra_names)):
             refresh_interest_vector(user_id)
 
 

@@ -170,7 +170,7 @@ def record_review_visit(review: Review) -> None:
         review.user,
         review.place,
         InteractionKind.VISIT,
-        occurred_at=review.created_at,
+        occurred_at=min(review.created_at, timezone.now()),  # a curator may date a review ahead
         idempotency_key=review_visit_key(review.pk),
         source="review",
     )
@@ -331,7 +331,7 @@ def start_with_interests(user: User, keyword_ids: list[int], text: str = "") -> 
     texts = [keyword.text for keyword in keywords]
     if text.strip():
         texts.append(text)
-    vector = provisional_interest_vector(texts)  # the picks, and known keywords in a typed search
+    vector = provisional_interest_vector(texts, user_id=user.pk)  # the picks, known keywords typed; not muted
     with transaction.atomic():
         searches = [record_search(user, t) for t in texts]
         for search in searches:  # each recorded search refreshes the person's cached feeds
@@ -349,11 +349,20 @@ def delete_account(user: User) -> None:
     their keyword profiles rebuilt without them, and the ALS models are retrained after commit
     so the person's interactions leave the item factors too.
     """
+    delete_accounts([user])
+
+
+def delete_accounts(users: Sequence[User]) -> int:
+    """``delete_account`` for several people at once (a curator's bulk delete): one transaction,
+    and one retraining after it rather than one per person. Returns how many were deleted."""
     with transaction.atomic():
-        for token in OutstandingToken.objects.filter(user=user):
-            BlacklistedToken.objects.get_or_create(token=token)
-        reviewed = set(Review.objects.filter(user=user).values_list("place_id", flat=True))
-        user.delete()
-        for place_id in reviewed:
+        reviewed: set[int] = set()
+        for user in users:
+            for token in OutstandingToken.objects.filter(user=user):
+                BlacklistedToken.objects.get_or_create(token=token)
+            reviewed |= set(Review.objects.filter(user=user).values_list("place_id", flat=True))
+            user.delete()
+        for place_id in sorted(reviewed):
             refresh_place_keywords(place_id)
         enqueue_on_commit(TRAIN_MODELS)
+    return len(users)

@@ -239,6 +239,71 @@ def test_an_account_deleted_in_the_admin_is_deleted_as_the_person_would_delete_i
     enqueue.assert_called_once_with("workers.tasks.train_models")  # and the models forget the person
 
 
+def test_hiding_a_keyword_reaches_people_whose_searches_are_not_extracted_yet(staff_client: Client) -> None:
+    import numpy as np
+
+    from recommender.models import UserProfile
+    from recommender.services import start_with_interests
+
+    vectors = np.eye(384, dtype=np.float32)
+    scam = Keyword.objects.create(text="사기", language="ko", tag_en="scam", embedding=vectors[0])
+    quiet = Keyword.objects.create(text="조용한", language="ko", tag_en="quiet", embedding=vectors[1])
+    newcomer = UserFactory()
+    start_with_interests(newcomer, [scam.pk, quiet.pk])  # no worker here: nothing extracted
+    staff_client.post(
+        reverse("admin:recommender_keyword_changelist"), {"action": "hide", "_selected_action": [scam.pk]}
+    )
+    assert np.asarray(UserProfile.objects.get(user=newcomer).interest_embedding)[0] == 0
+
+
+def test_correcting_a_keywords_text_reaches_the_place_summaries(staff_client: Client) -> None:
+    from recommender.keywords import refresh_place_keywords
+
+    typo = Keyword.objects.create(text="조용헌", language="ko")  # no English tag: its text is the label
+    review = ReviewFactory()
+    ReviewKeyword.objects.create(review=review, keyword=typo)
+    refresh_place_keywords(review.place_id)
+    response = staff_client.post(
+        reverse("admin:recommender_keyword_change", args=[typo.pk]),
+        {"text": "조용한", "language": "ko", "tag_en": "", "is_hidden": ""},
+    )
+    assert response.status_code == 302
+    assert Place.objects.get(pk=review.place_id).keyword_summary == "조용한"
+
+
+def test_a_review_dated_ahead_in_the_admin_records_its_visit_now(staff_client: Client) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from recommender.models import Interaction
+
+    writer, place = UserFactory(), PlaceFactory()
+    tomorrow = timezone.localtime() + dt.timedelta(days=1)
+    response = staff_client.post(
+        reverse("admin:places_review_add"),
+        {
+            "user": writer.pk, "place": place.pk, "rating": 4, "text": "", "language": "ko", "source": "admin",
+            "created_at_0": tomorrow.strftime("%Y-%m-%d"), "created_at_1": tomorrow.strftime("%H:%M:%S"),
+        },
+    )  # fmt: skip
+    assert response.status_code == 302  # was a 500: a visit in the future is refused
+    assert Interaction.objects.get(user=writer, place=place).occurred_at <= timezone.now()
+
+
+def test_deleting_several_accounts_in_the_admin_retrains_once(staff_client: Client) -> None:
+    from unittest import mock
+
+    leavers = [User.objects.create_user(f"leaver{i}") for i in range(3)]
+    with mock.patch("recommender.services.enqueue_on_commit") as enqueue:
+        staff_client.post(
+            reverse("admin:auth_user_changelist"),
+            {"action": "delete_selected", "_selected_action": [u.pk for u in leavers], "post": "yes"},
+        )
+    assert not User.objects.filter(username__startswith="leaver").exists()
+    enqueue.assert_called_once_with("workers.tasks.train_models")
+
+
 def test_re_running_extraction_marks_the_reviews_pending(staff_client: Client) -> None:
     review = ReviewFactory()
     Review.objects.filter(pk=review.pk).update(keywords_key="abc", extraction_failed_key="def", extraction_error="x")

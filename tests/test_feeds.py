@@ -285,6 +285,19 @@ def test_a_nearby_reason_does_not_claim_a_visit_to_a_place_only_saved_or_a_watch
     assert recommend(jane, FeedRequest(limit=1)).items[0].reason["been"] is True
 
 
+def test_a_place_taken_back_is_no_place_the_person_usually_goes() -> None:
+    kim = UserFactory()
+    wishlist = PlaceFactory(name="Wishlist", embedding=None, latitude=37.55, longitude=126.92)
+    PlaceFactory(name="around the corner", embedding=None, latitude=37.551, longitude=126.921)
+    like(kim, wishlist, InteractionKind.SAVE, occurred_at=timezone.now() - dt.timedelta(days=1))
+    like(kim, wishlist, InteractionKind.LIKE, occurred_at=timezone.now() - dt.timedelta(days=1))
+    assert recommend(kim, FeedRequest(limit=1)).items[0].reason.get("near") == "Wishlist"
+    like(kim, wishlist, InteractionKind.DISLIKE)  # net +4 still, but no longer "saved or liked"
+    like(kim, wishlist, InteractionKind.SKIP)  # a skip after it says nothing of liking
+    reason = recommend(kim, FeedRequest(limit=1)).items[0].reason
+    assert reason.get("near") != "Wishlist"
+
+
 def test_a_usual_area_reason_does_not_claim_the_person_goes_where_they_only_saved_places() -> None:
     kate = UserFactory()
     saved = PlaceFactory(name="saved", embedding=None, latitude=None, longitude=None, district="성수동1가")

@@ -183,6 +183,22 @@ def test_a_keyword_muted_before_any_search_is_extracted_leaves_the_onboarding_ve
     assert UserProfile.objects.get(user=alice).interest_embedding is None
 
 
+def test_onboarding_leaves_out_muted_keywords_and_matches_names_whatever_their_case() -> None:
+    import numpy as np
+
+    from recommender.models import MutedKeyword, UserProfile
+    from recommender.services import start_with_interests
+
+    alice = UserFactory()
+    vectors = np.eye(384, dtype=np.float32)
+    quiet = Keyword.objects.create(text="조용한", language="ko", tag_en="quiet", embedding=vectors[0])
+    Keyword.objects.create(text="jazz bar", language="en", tag_en="jazz bar", embedding=vectors[1])
+    MutedKeyword.objects.create(user=alice, keyword=quiet)
+    start_with_interests(alice, [quiet.pk], "Jazz Bar")  # a muted pick, and a tag typed in capitals
+    vector = np.asarray(UserProfile.objects.get(user=alice).interest_embedding)
+    assert vector[1] == pytest.approx(1.0) and vector[0] == 0
+
+
 def test_progress_reports_of_one_viewing_keep_the_furthest_point_reached() -> None:
     alice, clip = UserFactory(), ClipFactory()
     record_interaction(alice, clip, "watch", watched_fraction=0.4, idempotency_key="view-1")
