@@ -571,6 +571,10 @@ def test_the_feed_takes_a_bounded_number_of_queries(django_assert_max_num_querie
     with django_assert_max_num_queries(16):
         feed = recommend(judy, FeedRequest(limit=20, latitude=37.55, longitude=126.92))
     assert len(feed.items) == 20
+    # Without a location: distances from the places she usually goes, and their names in reasons.
+    with django_assert_max_num_queries(16):
+        feed = recommend(judy, FeedRequest(limit=20))
+    assert len(feed.items) == 20 and feed.origin == "usual_area"
 
 
 def test_a_removed_interest_is_no_longer_given_as_a_reason() -> None:
