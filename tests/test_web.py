@@ -101,63 +101,56 @@ def test_a_reasons_keywords_read_in_the_readers_language() -> None:
         assert reason_text({"code": "popular", "keywords": ["quiet"]}).endswith(" · quiet")
 
 
-def test_a_collaborative_reason_names_where_the_people_who_went_there_also_went() -> None:
-    place = {"code": "collaborative", "item": "망원 카페", "keywords": ["quiet"]}
-    clip = {"code": "collaborative", "item": "Han river at dusk", "via": "clips", "keywords": []}
+NEAR = {"code": "nearby", "distance_km": 0.3, "near": "망원 카페", "keywords": ["quiet"]}
+AREA = {"code": "usual_area", "area": "성수동1가", "keywords": ["quiet"]}
+CLIPS_AREA = {"code": "usual_area", "area": "성수동1가", "via": "clips", "keywords": []}
+
+# A reason, and its line in English and in Korean. A reason names only what the history shows:
+# "been" false = only saved or liked, never visited (clips: never watched), so no visit is claimed.
+REASON_LINES = [
+    (
+        {"code": "collaborative", "item": "망원 카페", "keywords": ["quiet"]},
+        "People who went to 망원 카페 also went here · quiet",
+        "망원 카페에 다녀간 사람들이 여기도 갔어요 · quiet",
+    ),
+    (
+        {"code": "collaborative", "item": "Han river at dusk", "via": "clips", "keywords": []},
+        "People who watched “Han river at dusk” also watched this",
+        "“Han river at dusk”을(를) 본 사람들이 이 클립도 봤어요",
+    ),
+    ({"code": "nearby", "distance_km": 0.3}, "Nearby · 0.3 km", "가까워요 · 0.3 km"),
+    (NEAR, "0.3 km from 망원 카페, where you have been · quiet", "다녀간 망원 카페에서 0.3 km · quiet"),
+    (
+        {**NEAR, "been": False},
+        "0.3 km from 망원 카페, which you saved or liked · quiet",
+        "저장하거나 좋아한 망원 카페에서 0.3 km · quiet",
+    ),
+    (
+        {**NEAR, "via": "clips"},
+        "0.3 km from 망원 카페, seen in clips you watched · quiet",
+        "본 클립 속 망원 카페에서 0.3 km · quiet",
+    ),
+    (
+        {**NEAR, "via": "clips", "been": False},
+        "0.3 km from 망원 카페, seen in clips you liked · quiet",
+        "좋아한 클립 속 망원 카페에서 0.3 km · quiet",
+    ),
+    (AREA, "In 성수동1가, where you often go · quiet", "자주 가는 성수동1가에 있어요 · quiet"),
+    (
+        {**AREA, "been": False},
+        "In 성수동1가, near places you saved or liked · quiet",
+        "저장하거나 좋아한 곳이 있는 성수동1가에 있어요 · quiet",
+    ),
+    ({**CLIPS_AREA, "been": True}, "In 성수동1가, seen in clips you watched", "본 클립 속 성수동1가에 있어요"),
+    ({**CLIPS_AREA, "been": False}, "In 성수동1가, seen in clips you liked", "좋아한 클립 속 성수동1가에 있어요"),
+]
+
+
+@pytest.mark.parametrize(("reason", "english", "korean"), REASON_LINES)
+def test_a_reason_reads_in_either_language_and_claims_only_what_the_history_shows(
+    reason: dict, english: str, korean: str
+) -> None:
     with translation.override("en"):
-        assert reason_text(place) == "People who went to 망원 카페 also went here · quiet"
-        assert reason_text(clip) == "People who watched “Han river at dusk” also watched this"
+        assert reason_text(reason) == english
     with translation.override("ko"):
-        assert reason_text(place) == "망원 카페에 다녀간 사람들이 여기도 갔어요 · quiet"
-        assert reason_text(clip) == "“Han river at dusk”을(를) 본 사람들이 이 클립도 봤어요"
-
-
-def test_a_nearby_reason_names_the_place_the_person_has_been_in_either_language() -> None:
-    reason = {"code": "nearby", "distance_km": 0.3, "near": "망원 카페", "keywords": ["quiet"]}
-    with translation.override("en"):
-        assert reason_text(reason) == "0.3 km from 망원 카페, where you have been · quiet"
-        assert reason_text({"code": "nearby", "distance_km": 0.3}) == "Nearby · 0.3 km"  # a location was sent
-    with translation.override("ko"):
-        assert reason_text(reason) == "다녀간 망원 카페에서 0.3 km · quiet"
-    # In a clip feed the place is one the person's watched clips were about: no claim of a visit.
-    via_clips = {**reason, "via": "clips"}
-    with translation.override("en"):
-        assert reason_text(via_clips) == "0.3 km from 망원 카페, seen in clips you watched · quiet"
-    with translation.override("ko"):
-        assert reason_text(via_clips) == "본 클립 속 망원 카페에서 0.3 km · quiet"
-
-
-def test_a_usual_area_reason_names_the_district_in_either_language() -> None:
-    reason = {"code": "usual_area", "area": "성수동1가", "keywords": ["quiet"]}
-    with translation.override("en"):
-        assert reason_text(reason) == "In 성수동1가, where you often go · quiet"
-    with translation.override("ko"):
-        assert reason_text(reason) == "자주 가는 성수동1가에 있어요 · quiet"
-    # Only saved or liked places there: no claim that the person goes there.
-    saved = {**reason, "been": False}
-    with translation.override("en"):
-        assert reason_text(saved) == "In 성수동1가, near places you saved or liked · quiet"
-    with translation.override("ko"):
-        assert reason_text(saved) == "저장하거나 좋아한 곳이 있는 성수동1가에 있어요 · quiet"
-
-
-def test_a_clip_feeds_usual_area_reason_names_the_clips_not_a_visit_in_either_language() -> None:
-    watched = {"code": "usual_area", "area": "성수동1가", "been": True, "via": "clips", "keywords": []}
-    liked = {**watched, "been": False}
-    with translation.override("en"):
-        assert reason_text(watched) == "In 성수동1가, seen in clips you watched"
-        assert reason_text(liked) == "In 성수동1가, seen in clips you liked"
-    with translation.override("ko"):
-        assert reason_text(watched) == "본 클립 속 성수동1가에 있어요"
-        assert reason_text(liked) == "좋아한 클립 속 성수동1가에 있어요"
-
-
-def test_a_nearby_reason_claims_no_visit_of_a_place_only_saved_or_liked_in_either_language() -> None:
-    saved = {"code": "nearby", "distance_km": 0.3, "near": "망원 카페", "been": False, "keywords": ["quiet"]}
-    liked_clips = {**saved, "via": "clips"}
-    with translation.override("en"):
-        assert reason_text(saved) == "0.3 km from 망원 카페, which you saved or liked · quiet"
-        assert reason_text(liked_clips) == "0.3 km from 망원 카페, seen in clips you liked · quiet"
-    with translation.override("ko"):
-        assert reason_text(saved) == "저장하거나 좋아한 망원 카페에서 0.3 km · quiet"
-        assert reason_text(liked_clips) == "좋아한 클립 속 망원 카페에서 0.3 km · quiet"
+        assert reason_text(reason) == korean
