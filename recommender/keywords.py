@@ -7,7 +7,7 @@ being unchanged since extraction, so a late or duplicate task never overwrites n
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -121,44 +121,66 @@ def refresh_place_keywords(place_id: int) -> None:
     Serialised per place (a row lock): two workers storing keywords of two reviews of one place
     at once would otherwise both rewrite its rows, one from a snapshot missing the other's review.
     """
-    with transaction.atomic():
-        Place.objects.select_for_update().filter(pk=place_id).values_list("pk", flat=True).first()
-        _refresh_place_keywords(place_id)
+    refresh_places_keywords([place_id])
 
 
-def _refresh_place_keywords(place_id: int) -> None:
-    review_count = Review.objects.filter(place_id=place_id).count()
-    rows = (
-        ReviewKeyword.objects.filter(review__place_id=place_id, keyword__is_hidden=False)
-        .values("keyword_id", "keyword__text", "keyword__tag_en")
+# Places rewritten per round of refresh_places_keywords: a few queries per round, whatever its size.
+PLACES_PER_REFRESH = 500
+
+
+def refresh_places_keywords(place_ids: Iterable[int]) -> None:
+    """``refresh_place_keywords`` for many places in a few queries per ``PLACES_PER_REFRESH`` of
+    them (a curator hiding a keyword hundreds of places carry, an account's reviews deleted): the
+    row locks are taken in id order, so two such refreshes cannot deadlock."""
+    ids = sorted(set(place_ids))
+    for start in range(0, len(ids), PLACES_PER_REFRESH):
+        chunk = ids[start : start + PLACES_PER_REFRESH]
+        with transaction.atomic():
+            list(Place.objects.select_for_update().filter(pk__in=chunk).order_by("pk").values_list("pk", flat=True))
+            _refresh_places_keywords(chunk)
+
+
+def _refresh_places_keywords(place_ids: list[int]) -> None:
+    review_counts = dict(
+        Review.objects.filter(place_id__in=place_ids)
+        .values("place_id")
+        .annotate(n=Count("pk"))
+        .values_list("place_id", "n")
+    )
+    rows = list(
+        ReviewKeyword.objects.filter(review__place_id__in=place_ids, keyword__is_hidden=False)
+        .values("review__place_id", "keyword_id", "keyword__text", "keyword__tag_en")
         .annotate(
             mentions=Count("review_id", distinct=True),
             net=Sum(F("weight") * Cast("polarity", FloatField())),
         )
+        .order_by("review__place_id", "keyword_id")
     )
-    links = []
-    for row in rows:
-        links.append(
-            PlaceKeyword(
-                place_id=place_id,
-                keyword_id=row["keyword_id"],
-                count=row["mentions"],
-                weight=(row["net"] or 0.0) / max(review_count, 1),
-                source=REVIEW_KEYWORD_SOURCE,
-            )
+    PlaceKeyword.objects.filter(place_id__in=place_ids, source=REVIEW_KEYWORD_SOURCE).delete()
+    PlaceKeyword.objects.bulk_create(
+        PlaceKeyword(
+            place_id=row["review__place_id"],
+            keyword_id=row["keyword_id"],
+            count=row["mentions"],
+            weight=(row["net"] or 0.0) / max(review_counts.get(row["review__place_id"], 0), 1),
+            source=REVIEW_KEYWORD_SOURCE,
         )
-    PlaceKeyword.objects.filter(place_id=place_id, source=REVIEW_KEYWORD_SOURCE).delete()
-    PlaceKeyword.objects.bulk_create(links)
-    positive = sorted((r for r in rows if (r["net"] or 0) > 0), key=lambda r: (-r["mentions"], -(r["net"] or 0)))
-    summary = []
+        for row in rows
+    )
+    summaries: dict[int, list[str]] = {place_id: [] for place_id in place_ids}
+    positive = sorted(
+        (r for r in rows if (r["net"] or 0) > 0), key=lambda r: (-r["mentions"], -(r["net"] or 0), r["keyword_id"])
+    )
     for row in positive:
+        summary = summaries[row["review__place_id"]]
         label = row["keyword__tag_en"] or row["keyword__text"]
-        if label not in summary:
+        if label not in summary and len(summary) < PLACE_SUMMARY_KEYWORDS:
             summary.append(label)
-        if len(summary) == PLACE_SUMMARY_KEYWORDS:
-            break
     # Changing the summary changes the embedding source, so the sweep re-embeds the place.
-    Place.objects.filter(pk=place_id).update(keyword_summary=", ".join(summary))
+    Place.objects.bulk_update(
+        [Place(pk=place_id, keyword_summary=", ".join(summary)) for place_id, summary in summaries.items()],
+        ["keyword_summary"],
+    )
 
 
 def store_query_keywords(
@@ -313,8 +335,7 @@ def merge_keywords(target: Keyword, others: Sequence[Keyword]) -> int:
             [MutedKeyword(user_id=user_id, keyword=target) for user_id in muted_by], ignore_conflicts=True
         )
         Keyword.objects.filter(pk__in=other_ids).delete()
-        for place_id in place_ids:
-            refresh_place_keywords(place_id)
+        refresh_places_keywords(place_ids)
         # Their searches now point at the target's embedding, and their mutes at the target.
         for user_id in sorted(muted_by | searchers):
             refresh_interest_vector(user_id)
@@ -352,8 +373,7 @@ def refresh_keyword_dependents(keyword_ids: Sequence[int], extra_names: Sequence
         place_ids = set(
             ReviewKeyword.objects.filter(keyword_id__in=keyword_ids).values_list("review__place_id", flat=True)
         )
-        for place_id in sorted(place_ids):
-            refresh_place_keywords(place_id)
+        refresh_places_keywords(place_ids)
         for user_id in sorted(_searchers_of(keyword_ids, extra_names)):
             refresh_interest_vector(user_id)
 

@@ -29,6 +29,7 @@ from recommender.keywords import (
     recency_weight,
     refresh_interest_vector,
     refresh_place_keywords,
+    refresh_places_keywords,
 )
 from recommender.models import (
     Interaction,
@@ -194,8 +195,7 @@ def remove_reviews(review_ids: Sequence[int]) -> int:
     with transaction.atomic():
         rows = list(Review.objects.filter(pk__in=review_ids).values_list("place_id", "user_id"))
         Review.objects.filter(pk__in=review_ids).delete()
-        for place_id in sorted({place_id for place_id, _ in rows}):
-            refresh_place_keywords(place_id)
+        refresh_places_keywords(place_id for place_id, _ in rows)
         for user_id in sorted({user_id for _, user_id in rows}):
             feed_cache.touch_person(user_id)
     return len(rows)
@@ -362,7 +362,6 @@ def delete_accounts(users: Sequence[User]) -> int:
                 BlacklistedToken.objects.get_or_create(token=token)
             reviewed |= set(Review.objects.filter(user=user).values_list("place_id", flat=True))
             user.delete()
-        for place_id in sorted(reviewed):
-            refresh_place_keywords(place_id)
+        refresh_places_keywords(reviewed)
         enqueue_on_commit(TRAIN_MODELS)
     return len(users)

@@ -229,3 +229,32 @@ def test_the_sweep_enqueues_each_pending_row_once_until_its_claim_expires(settin
     Review.objects.update(extraction_claimed_until=timezone.now() - dt.timedelta(seconds=1))
     with mock.patch.object(tasks.extract_review_keywords, "delay") as delay:
         assert tasks.sweep_pending()["reviews"] == 3
+
+
+def test_many_places_keywords_are_refreshed_in_a_few_queries_with_the_same_result(
+    django_assert_max_num_queries: Any,
+) -> None:
+    from recommender.keywords import refresh_place_keywords, refresh_places_keywords
+    from recommender.models import Keyword
+
+    words = [Keyword.objects.create(text=t, language="ko", tag_en=e) for t, e in [("조용한", "quiet"), ("넓은", "")]]
+    places = [PlaceFactory() for _ in range(12)]
+    for n, place in enumerate(places):
+        for r in range(n % 3 + 1):
+            review = ReviewFactory(place=place)
+            ReviewKeyword.objects.create(review=review, keyword=words[(n + r) % 2], polarity=1 if r < 2 else -1)
+
+    def state() -> tuple[list, list]:
+        links = sorted(PlaceKeyword.objects.values_list("place_id", "keyword_id", "count", "weight", "source"))
+        summaries = sorted(Place.objects.values_list("pk", "keyword_summary"))
+        return links, summaries
+
+    for place in places:  # one at a time, as a review's extraction does
+        refresh_place_keywords(place.pk)
+    one_by_one = state()
+    assert any(summary for _, summary in one_by_one[1])
+    PlaceKeyword.objects.all().delete()
+    Place.objects.update(keyword_summary="")
+    with django_assert_max_num_queries(8):  # whatever the number of places
+        refresh_places_keywords(p.pk for p in places)
+    assert state() == one_by_one
