@@ -64,3 +64,29 @@ class RequestSizeLimitMiddleware:
 
             return JsonResponse(error_body("too_large", message), status=413)
         return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+
+
+class AuthFormRateLimitMiddleware:
+    """Posts to the web's log-in, sign-up and admin log-in forms count against the API's "auth"
+    rate per client address (``security.auth_form_throttled``). django-axes locks one username
+    from one address after a few failures; this bounds how fast one address tries many."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self._paths: frozenset[str] | None = None
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "POST" and request.path in self.paths():
+            from recommender.security import auth_form_throttled
+
+            refused = auth_form_throttled(request)
+            if refused is not None:
+                return refused
+        return self.get_response(request)
+
+    def paths(self) -> frozenset[str]:
+        if self._paths is None:
+            from django.urls import reverse
+
+            self._paths = frozenset({reverse("login"), reverse("signup"), reverse("admin:login")})
+        return self._paths

@@ -1,4 +1,5 @@
-"""What a locked-out log-in gets back (django-axes calls this; see AXES_* in settings)."""
+"""Log-in protection: who a client is, what a locked-out log-in gets back (django-axes calls both;
+see AXES_* in settings), and the per-address rate of the web's log-in and sign-up forms."""
 
 from __future__ import annotations
 
@@ -27,4 +28,43 @@ def lockout_response(
         response = render(request, "registration/locked_out.html", {"message": message}, status=429)
     if cool_off:
         response["Retry-After"] = str(int(cool_off.total_seconds()))
+    return response
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address, as the API's throttles see it: ``REMOTE_ADDR``, or, behind
+    ``API_TRUSTED_PROXIES`` proxies of your own, the address that many hops back in
+    X-Forwarded-For (a forged header counts for nothing). django-axes uses it, so behind a
+    proxy one guesser does not lock an account for everyone coming through that proxy."""
+    remote = str(request.META.get("REMOTE_ADDR", ""))
+    from rest_framework.settings import api_settings
+
+    proxies = int(api_settings.NUM_PROXIES or 0)
+    forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
+    if proxies <= 0 or not forwarded:
+        return remote
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    return hops[-min(proxies, len(hops))] if hops else remote
+
+
+class _AuthFormView:
+    throttle_scope = "auth"
+
+
+def auth_form_throttled(request: HttpRequest) -> HttpResponse | None:
+    """The web's log-in, sign-up and admin log-in forms, posted: at most the API's "auth" rate per
+    address (sign-up and log-in share it), so a script can neither spray passwords across many
+    accounts nor make accounts (each with its own LLM quota) faster from the web than from the API.
+    None when the request may go on; a 429 page when not."""
+    from recommender.api.throttling import ScopedThrottle
+
+    throttle = ScopedThrottle()
+    view = _AuthFormView()
+    if throttle.allow_request(request, view):  # DRF's throttles read only META, headers and user
+        return None
+    wait = throttle.wait()
+    message = _("Too many attempts from your address. Try again in a minute.")
+    response = render(request, "registration/locked_out.html", {"message": message}, status=429)
+    if wait is not None:
+        response["Retry-After"] = str(max(1, math.ceil(wait)))
     return response

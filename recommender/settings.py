@@ -39,7 +39,8 @@ SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ConfigError("SECRET_KEY must be set when DEBUG is off")
-    SECRET_KEY = "dev-only-insecure-key-change-me-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105
+    # "django-insecure-": `check --deploy` (W009) names it, should DEBUG be left on in production.
+    SECRET_KEY = "django-insecure-dev-only-key-change-me-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 
 # HTTPS hardening: on by default outside DEBUG (behind a TLS-terminating proxy set
@@ -86,6 +87,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "recommender.middleware.AuthFormRateLimitMiddleware",  # log-in / sign-up forms: the API's "auth" rate
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
@@ -191,6 +193,9 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # one guesser cannot lock others out
+# The address as the API's throttles see it (API_TRUSTED_PROXIES hops back in X-Forwarded-For):
+# behind a proxy REMOTE_ADDR is the proxy's, and the pair above would be the username alone.
+AXES_CLIENT_IP_CALLABLE = "recommender.security.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "recommender.security.lockout_response"
 AXES_VERBOSE = False
@@ -266,6 +271,9 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
+    # Tokens carry a hash of the password they were issued under: a password changed (an account
+    # taken back by a reset) ends every token issued before, refreshed ones included.
+    "CHECK_REVOKE_TOKEN": True,
     "SIGNING_KEY": env_str("JWT_SIGNING_KEY") or SECRET_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
 }

@@ -20,6 +20,15 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache() -> None:
+    """The default cache (per process in tests) starts empty for each test: the rate limits count
+    there, and a limit one test reaches must not refuse the next test's log-ins or sign-ups."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """The ../shared/data folder; tests that need it skip, saying why, when it is absent."""

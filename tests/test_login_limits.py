@@ -84,6 +84,76 @@ def test_the_api_token_endpoint_shares_the_lock_and_answers_in_its_error_shape(a
     assert int(response["Retry-After"]) > 0
 
 
+def test_behind_a_proxy_of_our_own_a_guesser_does_not_lock_the_owner_out(
+    client: Client, alice: User, settings: Settings
+) -> None:
+    # Every visitor comes from the proxy's address; the client is one hop back in X-Forwarded-For.
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    via_proxy = {"REMOTE_ADDR": "10.0.0.1"}
+    for _ in range(LIMIT):
+        client.post(
+            "/accounts/login/",
+            {"username": "alice", "password": "wrong"},
+            HTTP_X_FORWARDED_FOR="203.0.113.66",
+            **via_proxy,
+        )
+    owner = Client()
+    response = owner.post(
+        "/accounts/login/",
+        {"username": "alice", "password": PASSWORD},
+        HTTP_X_FORWARDED_FOR="198.51.100.7",
+        **via_proxy,
+    )
+    assert response.status_code == 302  # was a 429: the lock was on "alice from the proxy"
+    guesser = client.post(
+        "/accounts/login/",
+        {"username": "alice", "password": PASSWORD},
+        HTTP_X_FORWARDED_FOR="203.0.113.66",
+        **via_proxy,
+    )
+    assert guesser.status_code == 429  # the guesser's own address is locked
+
+
+@pytest.mark.parametrize("url", ["/accounts/login/", "/admin/login/", "/accounts/signup/"])
+def test_one_address_posts_the_log_in_and_sign_up_forms_at_the_apis_auth_rate(
+    client: Client, settings: Settings, url: str, db: None
+) -> None:
+    # Guessing a few passwords for each of many accounts stays under every account's lock, and
+    # each account made gets its own LLM quota: the address itself is limited, as on the API.
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
+        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "auth": "5/min"}}  # fmt: skip
+    statuses = [
+        client.post(url, {"username": f"person{n}", "password1": "x", "password2": "x", "password": "x"}).status_code
+        for n in range(6)
+    ]
+    assert 429 not in statuses[:5] and statuses[5] == 429
+    assert (
+        "Too many attempts from your address" in client.post(url, {"username": "z", "password": "x"}).content.decode()
+    )
+    assert Client(REMOTE_ADDR="192.0.2.9").post(url, {"username": "q", "password": "x"}).status_code != 429
+
+
+def test_a_password_changed_ends_every_token_issued_before(alice: User) -> None:
+    api = APIClient()
+    tokens = api.post("/api/v1/auth/token/", {"username": "alice", "password": PASSWORD}, format="json").json()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    assert api.get("/api/v1/me/").status_code == 200
+    alice.set_password("a new and different passphrase 7")  # a curator resets a stolen account
+    alice.save()
+    assert api.get("/api/v1/me/").status_code == 401
+    refreshed = APIClient().post("/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]}, format="json")
+    if refreshed.status_code == 200:  # refreshed, the token still carries the old password's mark
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {refreshed.json()['access']}")
+        assert api.get("/api/v1/me/export/").status_code == 401
+    else:
+        assert refreshed.status_code == 401
+
+
+def test_the_development_key_is_named_insecure_so_deploy_checks_flag_it() -> None:
+    if settings.DEBUG and not __import__("os").environ.get("SECRET_KEY"):
+        assert settings.SECRET_KEY.startswith("django-insecure-")
+
+
 # --- two server processes ------------------------------------------------------------------------
 
 
