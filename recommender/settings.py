@@ -35,12 +35,13 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / ".data"))).resolve()
 
 DEBUG = env_bool("DEBUG", True)
+# "django-insecure-": `check --deploy` (W009) names it, should DEBUG be left on in production.
+DEV_SECRET_KEY = "django-insecure-dev-only-key-change-me-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ConfigError("SECRET_KEY must be set when DEBUG is off")
-    # "django-insecure-": `check --deploy` (W009) names it, should DEBUG be left on in production.
-    SECRET_KEY = "django-insecure-dev-only-key-change-me-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105
+    SECRET_KEY = DEV_SECRET_KEY
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 
 # HTTPS hardening: on by default outside DEBUG (behind a TLS-terminating proxy set
