@@ -94,7 +94,7 @@ class _History:
     excluded: set[int]
     # Never called "liked" in a reason or the interest profile, though they count in the scores:
     # places the person's review rates low, and items whose latest event of theirs is a dislike.
-    low_rated: set[int] = field(default_factory=set)
+    not_liked: set[int] = field(default_factory=set)
     # Where the person has been: places they visited; in clip feeds, clips they watched.
     been: set[int] = field(default_factory=set)
 
@@ -121,7 +121,7 @@ def _history(user: AbstractBaseUser | AnonymousUser | None, kind: str) -> _Histo
     )
     if kind == ItemKind.PLACE:  # in the same query: a review records its visit, so it is in here
         rows = rows.annotate(low_rated=Exists(low_rated_places(user.pk).filter(place_id=OuterRef("place_id"))))
-    ids, weights, excluded, low_rated, been = [], [], set(), set(), set()
+    ids, weights, excluded, not_liked, been = [], [], set(), set(), set()
     for row in rows:
         if row["net"] > 0:
             ids.append(row[column])
@@ -129,10 +129,10 @@ def _history(user: AbstractBaseUser | AnonymousUser | None, kind: str) -> _Histo
         if row["engaged"] or row["net"] <= 0:
             excluded.add(row[column])
         if row.get("low_rated") or row["disowned"]:
-            low_rated.add(row[column])
+            not_liked.add(row[column])
         if row["been"]:
             been.add(row[column])
-    return _History(np.asarray(ids, np.int64), np.asarray(weights, np.float32), excluded, low_rated, been)
+    return _History(np.asarray(ids, np.int64), np.asarray(weights, np.float32), excluded, not_liked, been)
 
 
 def disliked_last(user_id: int, column: str) -> Any:
@@ -362,11 +362,10 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
     # A reason may call "liked" only what the person acted on (not what they were merely shown or
     # clicked, which counts towards their taste but is no "you liked"): such items are never
     # candidates themselves, so an item is never explained as similar to itself. Nor a place
-    # the person's own review rates low (they went, and did not like it): it still counts in the
-    # scores, so an item closest to it is explained as similar to nothing rather than to another.
-    low_rated = history.low_rated
+    # the person's own review rates low or they disliked since (history.not_liked): it still counts
+    # in the scores, so an item closest to it is explained as similar to nothing rather than another.
     acted = [i for i, pk in enumerate(liked_ids) if pk in history.excluded]
-    acted_ids = [pk for pk in history.positive_ids.tolist() if pk in history.excluded and pk not in low_rated]
+    acted_ids = [pk for pk in history.positive_ids.tolist() if pk in history.excluded and pk not in history.not_liked]
     evidence = _Evidence(
         user,
         kind,
@@ -376,7 +375,7 @@ def recommend(user: AbstractBaseUser | AnonymousUser | None, request: FeedReques
         item_ids[picked],
         acted_ids=acted_ids,
         chosen_keywords=request.interest_keywords,
-        not_liked=low_rated,
+        not_liked=history.not_liked,
         also=_also(model, history, item_ids[picked], config) if near_history is not None else {},
     )
     # Reasons name what lifts an item above the ordinary candidate among those the filters kept.
@@ -454,7 +453,7 @@ def _whereabouts(request: FeedRequest, kind: str, history: _History) -> tuple[_O
     liked = [
         pk
         for pk in history.positive_ids.tolist()
-        if pk in history.excluded and (pk not in history.low_rated or pk in history.been)
+        if pk in history.excluded and (pk not in history.not_liked or pk in history.been)
     ]
     if not liked:
         return None, None
@@ -606,7 +605,7 @@ def _with_coordinates(kind: str, queryset: Any) -> list[Any]:
 def _also(model: FactorModel | None, history: _History, item_ids: np.ndarray, config: BlendConfig) -> dict[int, int]:
     """Per item, the history item it is the nearest neighbour of ("people who went to X also went
     here"): among the items the neighbour score counted, and only where that score has a share of
-    the blend. None is named when the nearest is a place the person's review rates low."""
+    the blend. ``_Evidence`` names none when the nearest is one the person does not like."""
     if model is None or model.neighbours is None or config.neighbours <= 0 or not len(item_ids):
         return {}
     history_ids = history.positive_ids[history.positive_weights >= model.neighbours_min_weight]
@@ -620,7 +619,7 @@ def _also(model: FactorModel | None, history: _History, item_ids: np.ndarray, co
     found = {}
     for column, item_id in enumerate(item_ids.tolist()):
         source = int(history_ids[best[column]])
-        if item_pos[column] >= 0 and sims[best[column], column] > 0 and source not in history.low_rated:
+        if item_pos[column] >= 0 and sims[best[column], column] > 0:
             found[int(item_id)] = source
     return found
 
@@ -722,7 +721,7 @@ class _Evidence:
             query_id, text = self.queries[self.query_index[rank]]
             proof["search"] = {"id": query_id, "text": text, "similarity": round(float(self.query_sim[rank]), 3)}
         also = self.also.get(int(self.item_ids[rank]))
-        if also is not None:
+        if also is not None and also not in self.not_liked:
             proof["also"] = {"id": also, "name": self.liked_names.get(also, "")}
         labels = self.keywords.get(int(self.item_ids[rank]), [])
         shared = [label for keyword_id, label in labels if keyword_id in self.user_keywords]
