@@ -70,16 +70,3 @@ def update_review(*, user: Any, review_id: int, rating: int | None = UNSET, text
         review.language = _guess_language(review.text)
         review.save(update_fields=["rating", "text", "language", "updated_at"])
     return review
-
-
-def delete_review(*, user: Any, review_id: int) -> int:
-    """Delete ``user``'s own review (and its keyword links); return its place's id.
-
-    Others' reviews raise ``Review.DoesNotExist``. The caller refreshes the place's keyword
-    profile (recommender.keywords.refresh_place_keywords), which this app cannot import.
-    """
-    place_id = Review.objects.filter(pk=review_id, user_id=user.pk).values_list("place_id", flat=True).first()
-    if place_id is None:
-        raise Review.DoesNotExist(f"no review {review_id} by this user")
-    Review.objects.filter(pk=review_id, user_id=user.pk).delete()
-    return place_id

@@ -38,7 +38,7 @@ def client_ip(request: HttpRequest) -> str:
     for everyone coming through that proxy."""
     from rest_framework.throttling import BaseThrottle
 
-    return str(BaseThrottle().get_ident(request))  # type: ignore[arg-type]  # reads only META and headers
+    return str(BaseThrottle().get_ident(request) or "")  # type: ignore[arg-type]  # reads only META and headers
 
 
 class _AuthFormView:

@@ -22,13 +22,12 @@ from clips.models import Clip
 from places import services as place_services
 from places.models import Place, Review
 from recommender import feed_cache
-from recommender.enqueue import EXTRACT_QUERY, TRAIN_MODELS, enqueue_on_commit
+from recommender.enqueue import EXTRACT_QUERY, EXTRACT_REVIEW, TRAIN_MODELS, enqueue_on_commit
 from recommender.feeds import Feed, FeedRequest, not_liked_places, recommend
 from recommender.keywords import (
     provisional_interest_vector,
     recency_weight,
     refresh_interest_vector,
-    refresh_place_keywords,
     refresh_places_keywords,
 )
 from recommender.models import (
@@ -161,6 +160,7 @@ def write_review(user: User, place: Place, *, rating: int | None = None, text: s
             )
         review = place_services.create_review(user=user, place=place, rating=rating, text=text)
         record_review_visit(review)
+        enqueue_on_commit(EXTRACT_REVIEW, review.pk)  # its keywords, right after commit
     return review
 
 
@@ -185,6 +185,7 @@ def edit_review(user: User, review_id: int, **changes: Any) -> Review:
     """
     review = place_services.update_review(user=user, review_id=review_id, **changes)
     feed_cache.touch_person(user.pk)
+    enqueue_on_commit(EXTRACT_REVIEW, review.pk)  # a new text is extracted again (the same text: a no-op)
     return review
 
 
@@ -205,10 +206,10 @@ def delete_review(user: User, review_id: int) -> int:
     """Delete the person's own review; returns its place's id. The place's keywords are recomputed
     without it and the person's feeds refreshed; the visit it recorded stays (they did go).
     Someone else's review raises ``Review.DoesNotExist``."""
-    with transaction.atomic():
-        place_id = place_services.delete_review(user=user, review_id=review_id)
-        refresh_place_keywords(place_id)  # its keywords no longer count for the place
-        feed_cache.touch_person(user.pk)
+    place_id = Review.objects.filter(pk=review_id, user_id=user.pk).values_list("place_id", flat=True).first()
+    if place_id is None:
+        raise Review.DoesNotExist(f"no review {review_id} by this user")
+    remove_reviews([review_id])
     return place_id
 
 
@@ -355,13 +356,12 @@ def delete_account(user: User) -> None:
 def delete_accounts(users: Sequence[User]) -> int:
     """``delete_account`` for several people at once (a curator's bulk delete): one transaction,
     and one retraining after it rather than one per person. Returns how many were deleted."""
+    ids = [user.pk for user in users]
     with transaction.atomic():
-        reviewed: set[int] = set()
-        for user in users:
-            for token in OutstandingToken.objects.filter(user=user):
-                BlacklistedToken.objects.get_or_create(token=token)
-            reviewed |= set(Review.objects.filter(user=user).values_list("place_id", flat=True))
-            user.delete()
+        tokens = OutstandingToken.objects.filter(user_id__in=ids)
+        BlacklistedToken.objects.bulk_create([BlacklistedToken(token=t) for t in tokens], ignore_conflicts=True)
+        reviewed = set(Review.objects.filter(user_id__in=ids).values_list("place_id", flat=True))
+        User.objects.filter(pk__in=ids).delete()
         refresh_places_keywords(reviewed)
         enqueue_on_commit(TRAIN_MODELS)
     return len(users)

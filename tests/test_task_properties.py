@@ -86,7 +86,7 @@ from places import services as place_services
 from places.models import Place, Review
 from recommender import services
 from recommender.enqueue import EXTRACT_QUERY, EXTRACT_REVIEW, TRAIN_MODELS
-from recommender.keywords import KeywordInput, refresh_place_keywords, store_query_keywords, store_review_keywords
+from recommender.keywords import KeywordInput, store_query_keywords, store_review_keywords
 from recommender.models import InteractionKind, Keyword, ModelVersion, Polarity, SearchQuery
 from tests.factories import ClipFactory, KeywordFactory, PlaceFactory, UserFactory
 from tests.llm_standin import LLMStandIn, Reply
@@ -472,8 +472,7 @@ def build_world(spec: WorldSpec) -> World:
             if r.later == CHANGED:
                 place_services.update_review(user=owner, review_id=pk, text=f"{r.text} {r.added_text}")
             elif r.later == DELETED:
-                with transaction.atomic():  # what the web UI and the API do
-                    refresh_place_keywords(place_services.delete_review(user=owner, review_id=pk))
+                services.delete_review(owner, pk)  # what the web UI and the API do
         for p, place in zip(spec.places, places, strict=True):
             if p.later == CHANGED:  # the admin's change form
                 place.description = p.new_description

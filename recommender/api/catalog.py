@@ -31,7 +31,6 @@ from recommender.api.serializers import (
     SimilarClipSerializer,
     SimilarPlaceSerializer,
 )
-from recommender.enqueue import EXTRACT_REVIEW, enqueue_on_commit
 
 LIST_KEYWORDS = 5  # per item in lists
 DETAIL_KEYWORDS = 15
@@ -154,7 +153,6 @@ class PlaceReviewsApi(GenericAPIView[Review]):
         data = parse_body(ReviewInput, request)
         place = get_object_or_404(Place, pk=place_id, is_active=True)
         review = services.write_review(request.user, place, **data)  # type: ignore[arg-type]
-        enqueue_on_commit(EXTRACT_REVIEW, review.pk)
         return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
 
 
@@ -169,7 +167,6 @@ class ReviewDetailApi(APIView):
             review = services.edit_review(cast(User, request.user), review_id, **data)
         except Review.DoesNotExist:
             raise NotFound("No such review.") from None
-        enqueue_on_commit(EXTRACT_REVIEW, review.pk)
         return Response(ReviewSerializer(review).data)
 
     @extend_schema(request=None, responses={204: None, **errors(401, 404)})

@@ -23,7 +23,6 @@ from places.hours import DAYS, is_open_at
 from places.models import Place, Review
 from recommender import services
 from recommender.api.queries import keywords_for, review_stats, similar_items
-from recommender.enqueue import EXTRACT_REVIEW, enqueue_on_commit
 from recommender.quota import QuotaExceeded
 from recommender.web.common import login_required_then_back, page_of, page_path
 from recommender.web.forms import ReviewForm
@@ -94,15 +93,14 @@ def review_save(request: HttpRequest, place_id: int) -> HttpResponse:
     rating, text = form.cleaned_data["rating"], form.cleaned_data["text"]
     try:
         if own is None:
-            review = services.write_review(cast(User, request.user), place, rating=rating, text=text)
+            services.write_review(cast(User, request.user), place, rating=rating, text=text)
             messages.success(request, _("Thanks for your review! Its keywords appear here shortly."))
         else:
-            review = services.edit_review(cast(User, request.user), own.pk, rating=rating, text=text)
+            services.edit_review(cast(User, request.user), own.pk, rating=rating, text=text)
             messages.success(request, _("Your review was updated."))
     except (place_services.ReviewError, QuotaExceeded) as exc:
         form.add_error(None, str(exc))
         return _place_page(request, place_id, form=form, status=429 if isinstance(exc, QuotaExceeded) else 400)
-    enqueue_on_commit(EXTRACT_REVIEW, review.pk)
     return redirect(reverse("place", args=[place.pk]) + "#your-review")
 
 
@@ -126,7 +124,6 @@ def review_edit(request: HttpRequest, review_id: int) -> HttpResponse:
             except Review.DoesNotExist:
                 raise Http404 from None
             else:
-                enqueue_on_commit(EXTRACT_REVIEW, review.pk)
                 messages.success(request, _("Your review was updated."))
                 return redirect(reverse("place", args=[review.place_id]) + "#your-review")
     else:
