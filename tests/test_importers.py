@@ -486,6 +486,12 @@ MALFORMED = [
     ),
     pytest.param(
         "foursquare",
+        {"FoursquareLocation.txt": "LOC_1 1.3 103.9\nLOC_2\x00 1.3 103.9\n", "train.txt": "USER_1 LOC_1 2\n"},
+        "FoursquareLocation.txt line 2: a NUL byte",
+        id="foursquare-nul-byte",
+    ),
+    pytest.param(
+        "foursquare",
         {"FoursquareLocation.txt": "LOC_1 1.3 103.9\n", "train.txt": "USER_1 LOC_1 2\nUSER_1 LOC_7 1\n"},
         "train.txt line 2: unknown location 'LOC_7'",
         id="foursquare-unknown-location",

@@ -146,8 +146,7 @@ def test_onboarding_keeps_a_pick_that_left_the_top_tags_meanwhile(client: Client
         for _ in range(2):
             PlaceFactory().keyword_links.create(keyword=busier, weight=1, count=1)
     assert f'value="{quiet.pk}"' not in client.get("/").content.decode()
-    with mock.patch("django.db.transaction.on_commit", side_effect=lambda f: f()):
-        response = client.post("/welcome/", {"keywords": [quiet.pk], "text": "river"})
+    response = client.post("/welcome/", {"keywords": [quiet.pk], "text": "river"})
     assert response.status_code == 302
     assert sorted(SearchQuery.objects.filter(user=alice).values_list("text", flat=True)) == ["river", "조용한"]
 

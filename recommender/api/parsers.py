@@ -24,6 +24,4 @@ class StrictJSONParser(JSONParser):
             json.dumps(data, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError as exc:
             raise ParseError("JSON parse error - a string holds a lone surrogate (\\ud800-\\udfff), not text") from exc
-        except RecursionError as exc:  # pragma: no cover - parsed above, so not deeper than this
-            raise ParseError("JSON parse error - nested too deeply") from exc
         return data

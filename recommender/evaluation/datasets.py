@@ -265,18 +265,14 @@ def load_generic(
     hold one type only: the app trains and tunes places and clips apart, so a catalogue ranked with
     both would describe nothing it serves.
     """
-    types = {row["item_type"] for row in _csv_rows(folder / "items.csv")}
-    if item_type is None and len(types) > 1:
-        raise ValueError(
-            f"items.csv holds {' and '.join(sorted(types))}: choose one with --item-type "
-            "(the app trains and tunes each on its own)"
-        )
     item_key, user_key = _Keys(), _Keys()
     base: list[str] = []
     lat: list[float] = []
     lon: list[float] = []
     areas: list[str] = []
+    types: set[str] = set()
     for row in _csv_rows(folder / "items.csv"):
+        types.add(row["item_type"])
         if item_type is not None and row["item_type"] != item_type:
             continue
         key = f"{row['item_type']}:{row['item_id']}"
@@ -288,6 +284,11 @@ def load_generic(
         lat.append(float(row["latitude"]) if row.get("latitude") else math.nan)
         lon.append(float(row["longitude"]) if row.get("longitude") else math.nan)
         areas.append((row.get("district") or "").strip())
+    if item_type is None and len(types) > 1:
+        raise ValueError(
+            f"items.csv holds {' and '.join(sorted(types))}: choose one with --item-type "
+            "(the app trains and tunes each on its own)"
+        )
     pairs: dict[tuple[int, int], float] = defaultdict(float)
     times: dict[tuple[int, int], float] = {}
     visited: set[tuple[int, int]] = set()

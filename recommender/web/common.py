@@ -17,11 +17,15 @@ from django.utils.translation import gettext as _
 from recommender.web.forms import MAX_PAGE, LocationForm
 
 
-def safe_next(request: HttpRequest, default: str = "/") -> str:
-    """The ``next`` parameter if it points at this site, else ``default`` (no open redirects)."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return target
+def safe_next(request: HttpRequest, default: str = "/", *, or_referer: bool = False) -> str:
+    """The ``next`` parameter (with ``or_referer``, else the page the request came from) if it
+    points at this site, else ``default`` (no open redirects)."""
+    candidates = [request.POST.get("next"), request.GET.get("next")]
+    if or_referer:
+        candidates.append(request.META.get("HTTP_REFERER"))
+    for target in candidates:
+        if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+            return target
     return default
 
 
@@ -51,9 +55,7 @@ def login_required_then_back(view: Callable[..., HttpResponse]) -> Callable[...,
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
-            referer = request.META.get("HTTP_REFERER", "")
-            on_site = url_has_allowed_host_and_scheme(referer, {request.get_host()}, request.is_secure())
-            return redirect_to_login(safe_next(request, referer if referer and on_site else "/"))
+            return redirect_to_login(safe_next(request, or_referer=True))
         return view(request, *args, **kwargs)
 
     return wrapped
