@@ -30,7 +30,6 @@ def clip_detail(request: HttpRequest, clip_id: int) -> HttpResponse:
         # One watch event per page view: the page's posts share this key, so a resent or
         # repeated report of the same viewing is not counted twice (record_interaction).
         "view_id": uuid.uuid4().hex,
-        "next": request.get_full_path(),
     }
     return render(request, "web/clip.html", context)
 

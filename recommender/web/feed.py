@@ -17,7 +17,7 @@ from recommender.models import Keyword
 from recommender.quota import QuotaExceeded
 from recommender.services import FeedRequest, InvalidAction, start_with_interests
 from recommender.templatetags.feed_tags import keyword_label
-from recommender.web.common import location_from, login_required_then_back, page_path
+from recommender.web.common import location_from, login_required_then_back
 from recommender.web.forms import OnboardingForm
 from recommender.web.onboarding import needs_onboarding, popular_keywords
 
@@ -66,7 +66,6 @@ def _home_page(request: HttpRequest, form: OnboardingForm | None = None, tags: l
             "show_onboarding": show_onboarding and (bool(places.items or clips.items) or bool(form and form.is_bound)),
             "onboarding_form": form,
             "tags": tags,
-            "next": page_path(request),
         },
         status=400 if form is not None and form.is_bound else 200,
     )

@@ -24,7 +24,7 @@ from places.models import Place, Review
 from recommender import services
 from recommender.api.queries import keywords_for, review_stats, similar_items
 from recommender.quota import QuotaExceeded
-from recommender.web.common import login_required_then_back, page_of, page_path
+from recommender.web.common import login_required_then_back, page_of
 from recommender.web.forms import ReviewForm
 
 DETAIL_KEYWORDS = 20
@@ -73,11 +73,9 @@ def _place_page(request: HttpRequest, place_id: int, form: ReviewForm | None = N
         "form": form,
         "similar": similar_items(place, SIMILAR),
         "clips": place.clips.filter(is_active=True).order_by("-pk")[:CLIPS],
-        "next": page_path(request),
     }
     if request.method == "POST":  # a refused review shown again: its page, not the form's action, is "here"
         request.page_path = reverse("place", args=[place.pk])  # type: ignore[attr-defined]
-        context["next"] = request.page_path  # type: ignore[attr-defined]
     return render(request, "web/place.html", context, status=status)
 
 
