@@ -303,4 +303,3 @@ def test_log_in_and_log_out(client: Client) -> None:
     assert client.get("/me/").status_code == 200
     assert client.post("/accounts/logout/").status_code == 302
     assert client.get("/me/").status_code == 302
-
